@@ -1,0 +1,1 @@
+"""Loaders and schemas for the YAML knowledge in ``data/``."""

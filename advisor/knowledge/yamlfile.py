@@ -1,0 +1,70 @@
+"""Reading a YAML knowledge file and turning validation errors into one readable line."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from advisor.errors import KnowledgeError
+
+
+def read_mapping(path: Path) -> dict[str, Any]:
+    """The top-level mapping of a YAML file, or a KnowledgeError naming the file and the line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise KnowledgeError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise KnowledgeError(f"{path}: is a folder, not a YAML file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KnowledgeError(f"{path}: cannot read: {exc}") from None
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise KnowledgeError(f"{path}: not valid YAML{where}: {problem}") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise KnowledgeError(
+            f"{path}: expected a mapping at the top level, found {type(loaded).__name__}"
+        )
+    return loaded
+
+
+def entry_label(entry: object, index: int, collection: str) -> str:
+    """``cards[3] (GeForce RTX 3090)``: the position, and the name when the entry has one."""
+    name = entry.get("name") if isinstance(entry, dict) else None
+    return f"{collection}[{index}]" + (f" ({name})" if isinstance(name, str) and name else "")
+
+
+def format_validation_error(path: Path, label: str, exc: ValidationError) -> str:
+    """One line: ``file: entry.field: message`` for the first problem, and how many others."""
+    errors = exc.errors()
+    first = errors[0]
+    loc = _loc(first["loc"])
+    where = f"{label}.{loc}" if loc else label
+    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    return f"{path}: {where}: {_message(first)}" + (more if len(errors) > 1 else "")
+
+
+def _loc(loc: Sequence[int | str]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _message(error: Any) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown field"
+    if error["type"] == "missing":
+        return "required field is missing"
+    msg = str(error["msg"])
+    return msg[len("Value error, ") :] if msg.startswith("Value error, ") else msg

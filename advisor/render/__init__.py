@@ -1,0 +1,1 @@
+"""Output: models in, text or JSON out. Renderers never probe."""

@@ -1,0 +1,58 @@
+"""Shared fixtures: an isolated user config, an in-process CLI with a fixed width."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from advisor.cli import app
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """No test may read the developer's own ~/.config/advisor or saved bench results."""
+    base = tmp_path_factory.mktemp("user")
+    monkeypatch.setenv("ADVISOR_CONFIG_DIR", str(base / "config"))
+    monkeypatch.setenv("ADVISOR_DATA_DIR", str(base / "data"))
+    monkeypatch.delenv("ADVISOR_CARDS", raising=False)
+    yield
+
+
+class Cli:
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, env: dict[str, str] | None = None) -> Result:
+        return self.runner.invoke(
+            app, list(args), env={"COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
+        )
+
+    def json(self, *args: str, code: int = 0) -> dict[str, Any]:
+        result = self(*args, "--json")
+        assert result.exit_code == code, result.output
+        assert "\x1b[" not in result.stdout
+        return json.loads(result.stdout)
+
+
+@pytest.fixture
+def cli() -> Cli:
+    return Cli()
+
+
+def one_error_line(result: Result) -> str:
+    """The CLI's user-error contract: exit 2, exactly one line, no traceback."""
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert "Traceback" not in result.output
+    assert lines[0].startswith("advisor: error: ")
+    return lines[0]
