@@ -20,9 +20,7 @@ if TYPE_CHECKING:
 
     from advisor.knowledge.cards import CardDatabase
 
-EXIT_CODES_HELP = (
-    "Exit codes: 0 = nothing failed, 1 = a check found a failure, 2 = usage or input error."
-)
+EXIT_CODES_HELP = "Exit codes: 0 = nothing failed, 1 = a check found a failure, 2 = usage or input error."
 
 app = typer.Typer(
     name="advisor",
@@ -165,9 +163,7 @@ def cards_list(
 
 @cards_app.command("show")
 def cards_show(
-    name: Annotated[
-        str, typer.Argument(help='A card, loosely: "3090", "v100 sxm2 32", "h100 pcie".')
-    ],
+    name: Annotated[str, typer.Argument(help='A card, loosely: "3090", "v100 sxm2 32", "h100 pcie".')],
     cards: CardsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -185,7 +181,144 @@ def cards_show(
     _emit("cards show", as_json, card, render)
 
 
+PythonOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--python",
+        help="The interpreter whose PyTorch to check (default: the one running advisor). advisor "
+        "runs it in a subprocess and never imports torch itself.",
+    ),
+]
+NoPythonOpt = Annotated[
+    bool, typer.Option("--no-python", help="Skip the framework probe (fast: NVML and host only).")
+]
+TimeoutOpt = Annotated[
+    float,
+    typer.Option("--timeout", help="Seconds to wait for the framework probe before calling it hung."),
+]
+
+
+def _interpreter(python: str | None) -> str:
+    from advisor.probe.spawn import resolve_interpreter
+
+    found = resolve_interpreter(python)
+    if found is None:
+        raise AdvisorError(f"--python {python}: no such executable")
+    return found
+
+
+def _timeout(value: float) -> float:
+    if not value > 0 or value > 3600:
+        raise AdvisorError(f"--timeout must be between 0 and 3600 seconds, got {value:g}")
+    return value
+
+
+@app.command()
+def probe(
+    python: PythonOpt = None,
+    no_python: NoPythonOpt = False,
+    timeout: TimeoutOpt = 60.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record what is in this machine: GPUs (NVML), driver, host, and the target Python's ML stack.
+
+    `advisor probe --json > box.json` saves a snapshot; `advisor check --snapshot box.json`
+    diagnoses it on any machine.
+    """
+    from advisor.probe.collect import take_snapshot
+
+    interpreter = _run("probe", as_json, lambda: _interpreter(python))
+    limit = _run("probe", as_json, lambda: _timeout(timeout))
+    snap = take_snapshot(interpreter, timeout_s=limit, probe_python=not no_python)
+
+    def render() -> None:
+        from advisor.render.check import render_snapshot
+        from advisor.render.console import make_console
+
+        render_snapshot(make_console(), snap)
+
+    _emit("probe", as_json, snap, render)
+
+
+@app.command()
+def check(
+    python: PythonOpt = None,
+    no_python: NoPythonOpt = False,
+    timeout: TimeoutOpt = 60.0,
+    snapshot: Annotated[
+        Path | None,
+        typer.Option(
+            "--snapshot",
+            help="Diagnose a recorded snapshot (advisor probe --json) instead of this machine.",
+            dir_okay=False,
+        ),
+    ] = None,
+    require_gpu: Annotated[
+        bool, typer.Option("--require-gpu", help="Fail (exit 1) when no NVIDIA GPU is usable.")
+    ] = False,
+    cards: CardsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Diagnose this machine: driver, CUDA, PyTorch build, GPU health; each finding with its fix.
+
+    Exit code 0 when nothing failed, 1 when a finding failed (so `advisor check && python
+    train.py` works as a preflight), 2 on bad input.
+    """
+    from advisor.compat.engine import CheckReport, diagnose
+    from advisor.knowledge.compat import load_compat
+
+    def compute() -> CheckReport:
+        # Knowledge and renderers load while the (prestarted) worker is still importing torch.
+        cards_db, compat = _database(cards), load_compat()
+        if not as_json:
+            import advisor.render.check  # noqa: F401
+        if snapshot is not None:
+            from advisor.snapshot_file import load_snapshot
+
+            snap = load_snapshot(snapshot)
+        else:
+            from advisor.probe.collect import take_snapshot
+
+            snap = take_snapshot(
+                _interpreter(python), timeout_s=_timeout(timeout), probe_python=not no_python
+            )
+        return diagnose(snap, compat, cards_db.cards, require_gpu=require_gpu)
+
+    report = _run("check", as_json, compute)
+
+    def render() -> None:
+        from advisor.render.check import render_check
+        from advisor.render.console import make_console
+
+        render_check(make_console(), report)
+
+    _emit("check", as_json, report, render)
+    raise typer.Exit(report.exit_code)
+
+
+@app.command()
+def rules(as_json: JsonOpt = False) -> None:
+    """List the diagnosis rules `advisor check` runs."""
+    from pydantic import RootModel
+
+    from advisor.compat.engine import RuleInfo, rule_list
+
+    listed = rule_list()
+
+    def render() -> None:
+        from advisor.render.check import render_rules
+        from advisor.render.console import make_console
+
+        render_rules(make_console(), listed)
+
+    _emit("rules", as_json, RootModel[list[RuleInfo]](listed), render)
+
+
 def main() -> None:
+    from advisor.probe.spawn import prestart
+
+    # Start importing torch in the target Python now: it is the slowest part of a check.
+    prestart(sys.argv[1:])
     try:
         app()
     except KeyboardInterrupt:

@@ -32,9 +32,7 @@ class Cli:
         self.runner = CliRunner()
 
     def __call__(self, *args: str, env: dict[str, str] | None = None) -> Result:
-        return self.runner.invoke(
-            app, list(args), env={"COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
-        )
+        return self.runner.invoke(app, list(args), env={"COLUMNS": "200", "NO_COLOR": "1", **(env or {})})
 
     def json(self, *args: str, code: int = 0) -> dict[str, Any]:
         result = self(*args, "--json")

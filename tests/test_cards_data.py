@@ -90,9 +90,9 @@ def test_tensor_figures_follow_the_architecture() -> None:
             card.compute_capability in {"8.9", "9.0", "10.0", "12.0"}
         ), card.name
         if card.fp16_tensor_fp16acc_tflops is not None:  # GeForce: FP32 accumulate at half rate
-            assert card.fp16_tensor_fp16acc_tflops == pytest.approx(
-                2 * card.fp16_tensor_tflops, rel=0.02
-            ), card.name
+            assert card.fp16_tensor_fp16acc_tflops == pytest.approx(2 * card.fp16_tensor_tflops, rel=0.02), (
+                card.name
+            )
 
 
 # Figures as NVIDIA publishes them.

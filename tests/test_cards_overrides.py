@@ -42,10 +42,7 @@ def test_config_dir_file_is_read_and_cli_file_wins(tmp_path: Path, cli: Cli) -> 
     shown = cli.json("cards", "show", "test card")["result"]
     assert shown["memory_gib"] == 48
     assert cli.json("cards", "show", "3090")["result"]["launch_price_usd"] == 900
-    assert (
-        cli.json("cards", "show", "3090", "--cards", str(later))["result"]["launch_price_usd"]
-        == 650
-    )
+    assert cli.json("cards", "show", "3090", "--cards", str(later))["result"]["launch_price_usd"] == 650
 
 
 def test_cards_env_var_is_a_user_file(tmp_path: Path, cli: Cli) -> None:

@@ -94,9 +94,7 @@ def test_missing_sources_is_rejected(tmp_path: Path) -> None:
 
 def test_duplicate_names_are_rejected(tmp_path: Path) -> None:
     twin = {**GOOD, "nvml_names": ["Other"], "pci_device_ids": []}
-    message = error_for(
-        write(tmp_path, [GOOD, {**twin, "name": "Second"}, {**twin, "name": "Second"}])
-    )
+    message = error_for(write(tmp_path, [GOOD, {**twin, "name": "Second"}, {**twin, "name": "Second"}]))
     assert "'second' is already used" in message
 
 

@@ -87,9 +87,7 @@ class Card(BaseModel):
     sources: list[str] = Field(min_length=1)
     unconfirmed: list[str] = []
     notes: str = ""
-    origin: str = Field(
-        default="built-in", description="the file this card (or override) came from"
-    )
+    origin: str = Field(default="built-in", description="the file this card (or override) came from")
 
     @field_validator("compute_capability")
     @classmethod
@@ -193,8 +191,7 @@ def _raw_entries(path: Path) -> list[Any]:
     version = doc.get("schema_version", SCHEMA_VERSION)
     if version != SCHEMA_VERSION:
         raise KnowledgeError(
-            f"{path}: schema_version {version!r} is not supported (this advisor reads "
-            f"{SCHEMA_VERSION})"
+            f"{path}: schema_version {version!r} is not supported (this advisor reads {SCHEMA_VERSION})"
         )
     entries = doc.get("cards")
     if entries is None:

@@ -34,9 +34,7 @@ def select_cards(
     if segment is not None and segment.lower() not in SEGMENTS:
         raise AdvisorError(f"unknown segment {segment!r}; choose one of: {', '.join(SEGMENTS)}")
     if arch is not None and arch.lower() not in ARCHITECTURE_ORDER:
-        raise AdvisorError(
-            f"unknown architecture {arch!r}; choose one of: {', '.join(ARCHITECTURE_ORDER)}"
-        )
+        raise AdvisorError(f"unknown architecture {arch!r}; choose one of: {', '.join(ARCHITECTURE_ORDER)}")
     if min_memory is not None and min_memory < 0:
         raise AdvisorError(f"--min-memory must be at least 0 GB, got {min_memory:g}")
     chosen = [
@@ -50,9 +48,7 @@ def select_cards(
     unknown = sorted((c for c in chosen if _value(c, sort) is None), key=lambda c: c.name)
     known.sort(key=lambda c: (_value(c, sort), c.name), reverse=descending)
     # Unknown figures go last whichever way the list is sorted.
-    return CardListResult(
-        cards=known + unknown, files=list(db.files), sort=sort, descending=descending
-    )
+    return CardListResult(cards=known + unknown, files=list(db.files), sort=sort, descending=descending)
 
 
 def _value(card: Card, field: str) -> float | str | None:

@@ -39,9 +39,7 @@ def candidates(query: str, cards: Sequence[Card]) -> list[Card]:
     """Cards the query could mean, best first; one card when the query is unambiguous."""
     key = " ".join(query.lower().split())
     exact = [
-        c
-        for c in cards
-        if key in {" ".join(n.lower().split()) for n in (c.name, *c.aliases, *c.nvml_names)}
+        c for c in cards if key in {" ".join(n.lower().split()) for n in (c.name, *c.aliases, *c.nvml_names)}
     ]
     if exact:
         return exact

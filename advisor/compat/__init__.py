@@ -1,0 +1,1 @@
+"""Diagnosis: pure rules over (snapshot, knowledge) that produce findings."""

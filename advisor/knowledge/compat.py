@@ -1,0 +1,152 @@
+"""Compatibility knowledge (data/compat.yaml): schema, loading, and the questions rules ask of it.
+
+Versions are compared as `packaging.version.Version`, never as strings.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from packaging.version import InvalidVersion, Version
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from advisor import paths
+from advisor.errors import KnowledgeError
+from advisor.knowledge.yamlfile import format_validation_error, read_mapping
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _version(value: str) -> str:
+    try:
+        Version(value)
+    except InvalidVersion:
+        raise ValueError(f"not a version: {value!r}") from None
+    return value
+
+
+class ToolkitDriver(_Row):
+    cuda: str
+    linux_min_driver: str
+    windows_min_driver: str | None = None
+    source: str
+    confirmed: bool
+    evidence: str | None = None
+
+    _check = field_validator("cuda", "linux_min_driver")(_version)
+
+
+class MinorVersionFloor(_Row):
+    cuda_major: int
+    linux_min_driver: str
+    windows_min_driver: str | None = None
+    source: str
+    confirmed: bool
+    evidence: str | None = None
+
+
+class ArchitectureSupport(_Row):
+    compute_capability: str
+    architecture: str
+    first_cuda: str
+    last_cuda: str | None = None
+    sources: list[str] = Field(min_length=1)
+    confirmed: bool
+    notes: str | None = None
+
+
+class TorchVariant(_Row):
+    cuda: str
+    arch_list: list[str] | None = None
+    ptx: list[str] | None = None
+    source: str | None = None
+    confirmed: bool
+
+    @property
+    def tag(self) -> str:
+        return "cu" + self.cuda.replace(".", "")
+
+
+class TorchRelease(_Row):
+    torch: str
+    variants: list[TorchVariant]
+    variants_source: str | None = None
+    variants_confirmed: bool
+    pypi_default: str | None = None
+
+
+class Message(_Row):
+    text: str
+    source: str
+    note: str | None = None
+
+
+class CompatKnowledge(_Row):
+    schema_version: int
+    cuda_toolkits: list[ToolkitDriver]
+    minor_version_compatibility: list[MinorVersionFloor]
+    architectures: list[ArchitectureSupport]
+    torch_releases: list[TorchRelease]
+    messages: dict[str, Message]
+
+    # -- questions ---------------------------------------------------------------------------
+
+    def toolkit_driver(self, cuda: str) -> ToolkitDriver | None:
+        """The Table 3 row for a toolkit's GA release ("12.4" -> 12.4 GA)."""
+        want = _major_minor(cuda)
+        rows = [r for r in self.cuda_toolkits if _major_minor(r.cuda) == want]
+        return min(rows, key=lambda r: Version(r.cuda)) if rows else None
+
+    def minor_version_floor(self, cuda_major: int) -> MinorVersionFloor | None:
+        return next((r for r in self.minor_version_compatibility if r.cuda_major == cuda_major), None)
+
+    def max_cuda_for_driver(self, driver: str) -> str | None:
+        """The newest toolkit whose GA driver is at or below ``driver`` (Linux), from Table 3."""
+        try:
+            have = Version(driver)
+        except InvalidVersion:
+            return None
+        fits = [r for r in self.cuda_toolkits if Version(r.linux_min_driver) <= have]
+        return ".".join(_major_minor(max(fits, key=lambda r: Version(r.cuda)).cuda)) if fits else None
+
+    def architecture(self, compute_capability: str) -> ArchitectureSupport | None:
+        exact = next((a for a in self.architectures if a.compute_capability == compute_capability), None)
+        if exact:
+            return exact
+        # An unlisted minor (8.7, Jetson Orin) takes the nearest listed one below it (8.6).
+        want = Version(compute_capability)
+        family = [
+            a
+            for a in self.architectures
+            if Version(a.compute_capability).major == want.major and Version(a.compute_capability) <= want
+        ]
+        return max(family, key=lambda a: Version(a.compute_capability)) if family else None
+
+    def torch_release(self, torch_version: str) -> TorchRelease | None:
+        want = _major_minor(torch_version.split("+")[0])
+        return next((r for r in self.torch_releases if _major_minor(r.torch) == want), None)
+
+    def message(self, key: str, **values: object) -> str:
+        return self.messages[key].text.format(**values)
+
+
+def _major_minor(version: str) -> tuple[str, str]:
+    v = Version(version)
+    return str(v.major), str(v.minor)
+
+
+def compat_path() -> Path:
+    return paths.data_dir() / "compat.yaml"
+
+
+@cache
+def load_compat(path: Path | None = None) -> CompatKnowledge:
+    source = path or compat_path()
+    doc = read_mapping(source)
+    try:
+        return CompatKnowledge.model_validate(doc)
+    except ValidationError as exc:
+        raise KnowledgeError(format_validation_error(source, "compat", exc)) from None

@@ -1,0 +1,1 @@
+"""The only layer that touches the machine. One module per outside boundary."""

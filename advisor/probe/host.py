@@ -1,0 +1,152 @@
+"""The host: OS, CPU, memory, the NVIDIA devices on the PCI bus, the environment CUDA reads.
+
+Everything is read from files under ``root`` (``/`` on a real machine), so tests feed recorded
+``/proc`` and ``/sys`` trees without depending on the machine they run on.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+from collections.abc import Mapping
+from pathlib import Path
+
+from advisor.snapshot import Host, PciGpu
+
+NVIDIA_VENDOR = "0x10de"
+# Variables that change which GPUs and libraries CUDA and the frameworks use.
+ENVIRONMENT_KEYS = (
+    "CUDA_VISIBLE_DEVICES",
+    "NVIDIA_VISIBLE_DEVICES",
+    "NVIDIA_DRIVER_CAPABILITIES",
+    "CUDA_HOME",
+    "CUDA_PATH",
+    "CUDA_DEVICE_ORDER",
+    "LD_LIBRARY_PATH",
+    "LD_PRELOAD",
+    "PYTORCH_CUDA_ALLOC_CONF",
+    "TORCH_CUDA_ARCH_LIST",
+    "CUDA_LAUNCH_BLOCKING",
+    "CUDA_MODULE_LOADING",
+    "NCCL_P2P_DISABLE",
+    "NCCL_IB_DISABLE",
+    "NCCL_SOCKET_IFNAME",
+    "XLA_PYTHON_CLIENT_PREALLOCATE",
+    "TF_FORCE_GPU_ALLOW_GROWTH",
+    "CONDA_PREFIX",
+    "VIRTUAL_ENV",
+)
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+def probe_host(root: Path = Path("/"), environ: Mapping[str, str] | None = None) -> Host:
+    env = os.environ if environ is None else environ
+    is_live = root == Path("/")
+    pci_gpus, scanned = pci_nvidia_devices(root)
+    return Host(
+        hostname=socket.gethostname() if is_live else None,
+        os=os_name(root) or (platform.platform() if is_live else None),
+        kernel=platform.release() if is_live else None,
+        machine=platform.machine() if is_live else None,
+        cpu_model=cpu_model(root) or (platform.processor() or None if is_live else None),
+        cpu_cores=os.cpu_count() if is_live else cpu_count(root),
+        memory_total_bytes=memory_total_bytes(root),
+        python=platform.python_version() if is_live else None,
+        pci_gpus=pci_gpus,
+        pci_scanned=scanned,
+        kernel_module_version=kernel_module_version(root),
+        device_nodes=device_nodes(root),
+        environment={k: env[k] for k in ENVIRONMENT_KEYS if k in env},
+        container=container_kind(root, env),
+        wsl=wsl_kind(root),
+    )
+
+
+def os_name(root: Path) -> str | None:
+    text = _read(root / "etc/os-release") or ""
+    for line in text.splitlines():
+        if line.startswith("PRETTY_NAME="):
+            return line.split("=", 1)[1].strip().strip('"')
+    return None
+
+
+def cpu_model(root: Path) -> str | None:
+    for line in (_read(root / "proc/cpuinfo") or "").splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("model name", "Model", "Hardware") and value.strip():
+            return value.strip()
+    return None
+
+
+def cpu_count(root: Path) -> int | None:
+    n = sum(1 for line in (_read(root / "proc/cpuinfo") or "").splitlines() if line.startswith("processor"))
+    return n or None
+
+
+def memory_total_bytes(root: Path) -> int | None:
+    for line in (_read(root / "proc/meminfo") or "").splitlines():
+        if line.startswith("MemTotal:"):
+            parts = line.split()
+            return int(parts[1]) * 1024 if len(parts) >= 2 and parts[1].isdigit() else None
+    return None
+
+
+def pci_nvidia_devices(root: Path) -> tuple[list[PciGpu], bool]:
+    """NVIDIA display (class 0x03xxxx) devices in sysfs, and whether sysfs could be read."""
+    base = root / "sys/bus/pci/devices"
+    try:
+        entries = sorted(base.iterdir())
+    except OSError:
+        return [], False
+    found = []
+    for dev in entries:
+        vendor = (_read(dev / "vendor") or "").strip().lower()
+        klass = (_read(dev / "class") or "").strip().lower()
+        if vendor != NVIDIA_VENDOR or not klass.startswith("0x03"):
+            continue
+        device = (_read(dev / "device") or "").strip()
+        driver_link = dev / "driver"
+        driver = os.path.basename(os.readlink(driver_link)) if driver_link.is_symlink() else None
+        found.append(PciGpu(address=dev.name, device_id="0x" + device[2:].upper(), driver=driver))
+    return found, True
+
+
+def kernel_module_version(root: Path) -> str | None:
+    """The loaded kernel module's version line: 'NVRM version: NVIDIA UNIX ... 550.54.14 ...'."""
+    text = _read(root / "proc/driver/nvidia/version")
+    return text.splitlines()[0].strip() if text else None
+
+
+def device_nodes(root: Path) -> list[str]:
+    try:
+        return sorted(p.name for p in (root / "dev").glob("nvidia*"))
+    except OSError:
+        return []
+
+
+def container_kind(root: Path, env: Mapping[str, str]) -> str | None:
+    if (root / ".dockerenv").exists():
+        return "docker"
+    if (root / "run/.containerenv").exists():
+        return "podman"
+    if "KUBERNETES_SERVICE_HOST" in env:
+        return "kubernetes"
+    cgroup = _read(root / "proc/1/cgroup") or ""
+    for marker in ("docker", "kubepods", "containerd", "lxc"):
+        if marker in cgroup:
+            return marker
+    return None
+
+
+def wsl_kind(root: Path) -> str | None:
+    text = (_read(root / "proc/version") or "").lower()
+    if "microsoft" not in text:
+        return None
+    return "wsl2" if "wsl2" in text or "microsoft-standard" in text else "wsl1"

@@ -1,0 +1,120 @@
+"""Starting the target-Python worker, with nothing but the standard library.
+
+`advisor check` starts the worker before it even imports its own CLI framework (see
+`prestart`), because importing torch in the worker is the floor of a check's wall time: everything
+else should overlap with it. So this module must stay cheap to import.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+WORKER = Path(__file__).resolve().parent / "worker" / "target_worker.py"
+DEFAULT_TIMEOUT_S = 60.0
+
+
+@dataclass
+class RunningProbe:
+    executable: str
+    timeout_s: float
+    started: float
+    process: subprocess.Popen[bytes] | None = None
+    start_error: str | None = None
+    args: tuple[str, ...] = field(default=())
+
+
+def spawn(
+    executable: str, timeout_s: float, *, script: Path = WORKER, args: tuple[str, ...] = ()
+) -> RunningProbe:
+    probe = RunningProbe(executable, timeout_s, time.perf_counter(), args=args)
+    try:
+        probe.process = subprocess.Popen(
+            [executable, str(script), *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # so a hang can be killed with all its children
+            env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+        )
+    except OSError as exc:
+        probe.start_error = f"cannot run {executable}: {exc.strerror or exc}"
+    return probe
+
+
+def kill(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, AttributeError):
+        proc.kill()
+
+
+def resolve_interpreter(python: str | None) -> str | None:
+    """An absolute path to an executable, or None if ``python`` names none."""
+    if python is None:
+        return sys.executable
+    found = shutil.which(python) if os.sep not in python else python
+    if not found or not os.path.isfile(found) or not os.access(found, os.X_OK):
+        return None
+    return os.path.abspath(found)
+
+
+_prestarted: RunningProbe | None = None
+
+
+def prestart(argv: list[str]) -> None:
+    """Start the worker for `advisor check|probe` straight from argv, before the CLI loads.
+
+    Only the plain cases are recognised; anything unusual is left to the normal path, which
+    starts the worker itself.
+    """
+    global _prestarted
+    commands = [a for a in argv if not a.startswith("-")]
+    if not commands or commands[0] not in ("check", "probe"):
+        return
+    if any(a in ("--snapshot", "--no-python", "-h", "--help") or a.startswith("--snapshot=") for a in argv):
+        return
+    python, timeout = None, DEFAULT_TIMEOUT_S
+    for i, arg in enumerate(argv):
+        value = argv[i + 1] if i + 1 < len(argv) else None
+        if arg.startswith("--python="):
+            python = arg.split("=", 1)[1]
+        elif arg == "--python":
+            python = value
+        elif arg.startswith("--timeout=") or arg == "--timeout":
+            try:
+                timeout = float(arg.split("=", 1)[1] if "=" in arg else value or "")
+            except ValueError:
+                return
+    resolved = resolve_interpreter(python)
+    if resolved is None or not 0 < timeout <= 3600:
+        return
+    _prestarted = spawn(resolved, timeout)
+    atexit.register(_discard)
+
+
+def claim(executable: str, timeout_s: float) -> RunningProbe | None:
+    """The prestarted worker, if it was started for exactly this interpreter and timeout."""
+    global _prestarted
+    probe, _prestarted = _prestarted, None
+    if probe is not None and (probe.executable, probe.timeout_s) == (executable, timeout_s):
+        return probe
+    if probe is not None and probe.process is not None:
+        kill(probe.process)
+    return None
+
+
+def _discard() -> None:
+    """A prestarted worker nobody claimed (the command failed first) must not outlive advisor."""
+    global _prestarted
+    if _prestarted is not None and _prestarted.process is not None:
+        kill(_prestarted.process)
+        _prestarted.process.wait()
+    _prestarted = None

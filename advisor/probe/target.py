@@ -1,0 +1,169 @@
+"""The target Python: run the worker in a subprocess of the interpreter being checked.
+
+advisor never imports torch itself. The worker is started first (`start_target_probe`) so that
+importing torch, the slowest step of a check, overlaps with the NVML and host probes.
+A missing interpreter, a crash (e.g. SIGSEGV in CUDA init), a hang, or unreadable output all
+become a `TargetPython` with a status, never an exception.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from typing import Any
+
+from advisor.probe import spawn as spawn_module
+from advisor.probe.spawn import DEFAULT_TIMEOUT_S, RunningProbe
+from advisor.snapshot import FrameworkInfo, TargetPython, TorchDevice, TorchInfo
+
+MARK = "@@advisor@@ "
+
+
+def start_target_probe(executable: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> RunningProbe:
+    """The worker for this interpreter: the one `main` prestarted, or a new one."""
+    return spawn_module.claim(executable, timeout_s) or spawn_module.spawn(executable, timeout_s)
+
+
+def finish_target_probe(probe: RunningProbe) -> TargetPython:
+    if probe.process is None:
+        return TargetPython(executable=probe.executable, status="not_found", detail=probe.start_error)
+    proc = probe.process
+    remaining = max(0.1, probe.timeout_s - (time.perf_counter() - probe.started))
+    timed_out = False
+    try:
+        out, err = proc.communicate(timeout=remaining)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        spawn_module.kill(proc)
+        out, err = proc.communicate()
+    duration = time.perf_counter() - probe.started
+    result = parse_worker_output(
+        probe.executable,
+        out.decode("utf-8", "replace"),
+        err.decode("utf-8", "replace"),
+        proc.returncode,
+        timed_out=timed_out,
+        timeout_s=probe.timeout_s,
+        duration_s=duration,
+    )
+    return result.model_copy(update={"pid": proc.pid})
+
+
+def run_target_probe(executable: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> TargetPython:
+    return finish_target_probe(start_target_probe(executable, timeout_s))
+
+
+def _tail(text: str, lines: int = 3) -> str:
+    kept = [line for line in text.strip().splitlines() if line.strip()]
+    return " | ".join(kept[-lines:])
+
+
+def parse_worker_output(
+    executable: str,
+    stdout: str,
+    stderr: str,
+    returncode: int | None,
+    *,
+    timed_out: bool = False,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    duration_s: float | None = None,
+) -> TargetPython:
+    """Turn the worker's marked lines (possibly cut short) into a TargetPython."""
+    stages: list[dict[str, Any]] = []
+    bad_line = None
+    for line in stdout.splitlines():
+        if not line.startswith(MARK):
+            continue
+        try:
+            record = json.loads(line[len(MARK) :])
+            if not isinstance(record, dict) or "stage" not in record:
+                raise ValueError("not a stage record")
+            stages.append(record)
+        except ValueError:
+            bad_line = line[:120]
+    by = {s["stage"]: s for s in stages}
+    last = stages[-1]["stage"] if stages else None
+    common: dict[str, Any] = {"executable": executable, "stage": last, "duration_s": duration_s}
+    start = by.get("start", {})
+    common["python_version"] = start.get("python_version")
+    common["tensorflow"] = _framework(start.get("tensorflow"))
+    common["jax"] = _framework(start.get("jax"))
+    torch_stage = by.get("torch", {})
+    common["torch_import_error"] = torch_stage.get("import_error")
+    common["torch"] = _torch(stages) if "version" in torch_stage else None
+
+    if timed_out:
+        return TargetPython(
+            status="timeout",
+            detail=f"no answer within {timeout_s:g} s; last step: {last or 'interpreter start'}",
+            **common,
+        )
+    if returncode is not None and returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return TargetPython(
+            status="crashed",
+            detail=(
+                f"killed by {name} after step {last or 'interpreter start'}"
+                + (f"; stderr: {_tail(stderr)}" if stderr.strip() else "")
+            ),
+            **common,
+        )
+    if bad_line is not None or (not stages and returncode == 0):
+        shown = bad_line or _tail(stdout) or "(nothing)"
+        return TargetPython(status="garbage", detail=f"unreadable worker output: {shown}", **common)
+    if "done" not in by:
+        return TargetPython(
+            status="failed",
+            detail=(
+                f"exit code {returncode} after step {last or 'interpreter start'}"
+                + (f"; stderr: {_tail(stderr)}" if stderr.strip() else "")
+            ),
+            **common,
+        )
+    return TargetPython(status="ok", **common)
+
+
+def _framework(data: Any) -> FrameworkInfo | None:
+    if not isinstance(data, dict) or not data.get("version"):
+        return None
+    return FrameworkInfo(
+        **{
+            k: (str(v) if v is not None and k != "gpu_count" else v)
+            for k, v in data.items()
+            if k in FrameworkInfo.model_fields
+        }
+    )
+
+
+def _torch(stages: list[dict[str, Any]]) -> TorchInfo:
+    by = {s["stage"]: s for s in stages}
+    t = by["torch"]
+    cuda = by.get("cuda", {})
+    devices = [
+        TorchDevice(**{k: v for k, v in s.items() if k in TorchDevice.model_fields})
+        for s in stages
+        if s["stage"] == "device"
+    ]
+    warnings = list(cuda.get("warnings") or [])
+    for s in stages:
+        if s["stage"] == "device":
+            warnings.extend(w for w in s.get("warnings") or [] if w not in warnings)
+    return TorchInfo(
+        version=t["version"],
+        path=t.get("path"),
+        cuda_version=t.get("cuda_version"),
+        hip_version=t.get("hip_version"),
+        cudnn_version=t.get("cudnn_version"),
+        nccl_version=t.get("nccl_version"),
+        arch_list=list(t.get("arch_list") or []),
+        cuda_available=bool(cuda.get("available")),
+        device_count=int(cuda.get("device_count") or 0),
+        devices=devices,
+        init_error=cuda.get("init_error"),
+        warnings=warnings,
+    )

@@ -1,0 +1,174 @@
+"""Runs inside the interpreter being checked; reports its ML stack as marked JSON lines.
+
+Self-contained on purpose (standard library + torch): it must run in any environment, whatever
+advisor itself depends on. Each stage is printed and flushed as soon as it is known, so a crash or a
+hang in CUDA initialisation still leaves everything learnt before it. Lines without the marker
+(something the user's site-packages printed) are ignored by the reader.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import platform
+import sys
+import time
+import warnings
+from typing import Any
+
+MARK = "@@advisor@@ "
+
+
+def emit(stage: str, **data: object) -> None:
+    sys.stdout.write(MARK + json.dumps(dict(stage=stage, **data), default=str) + "\n")
+    sys.stdout.flush()
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return type(exc).__name__ + (": " + text[0] if text else "")
+
+
+def dist_version(name: str) -> str | None:
+    try:
+        from importlib import metadata
+
+        return metadata.version(name)
+    except Exception:
+        return None
+
+
+def tensorflow_info() -> dict[str, object] | None:
+    """Version and CUDA build without importing TensorFlow (seconds, and it grabs GPUs)."""
+    version = dist_version("tensorflow") or dist_version("tensorflow-cpu") or dist_version("tf-nightly")
+    if not version:
+        return None
+    info: dict[str, object] = {"version": version}
+    try:
+        import importlib.util
+
+        spec = importlib.util.find_spec("tensorflow")
+        base = os.path.dirname(spec.origin) if spec and spec.origin else None
+        path = os.path.join(base, "python", "platform", "build_info.py") if base else None
+        if path and os.path.exists(path):
+            with open(path, encoding="utf-8") as handle:
+                tree = ast.parse(handle.read())
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "build_info":
+                    build = ast.literal_eval(node.value)
+                    info["cuda_version"] = build.get("cuda_version")
+                    info["cudnn_version"] = build.get("cudnn_version")
+    except Exception as exc:
+        info["error"] = first_line(exc)
+    return info
+
+
+def jax_info() -> dict[str, object] | None:
+    version = dist_version("jax")
+    if not version:
+        return None
+    info: dict[str, object] = {"version": version}
+    for major in ("13", "12", "11"):
+        for plugin in (f"jax-cuda{major}-plugin", f"jax-cuda{major}-pjrt"):
+            if dist_version(plugin):
+                info["cuda_version"] = major
+                return info
+    jaxlib = dist_version("jaxlib") or ""
+    if "+cuda" in jaxlib:  # old-style wheels: jaxlib 0.4.x+cuda12.cudnn89
+        info["cuda_version"] = jaxlib.split("+cuda", 1)[1].split(".")[0]
+    return info
+
+
+def torch_stage(torch: Any) -> dict[str, object]:
+    info: dict[str, object] = {
+        "version": str(torch.__version__),
+        "path": os.path.dirname(getattr(torch, "__file__", "") or ""),
+        "cuda_version": getattr(torch.version, "cuda", None),
+        "hip_version": getattr(torch.version, "hip", None),
+    }
+    try:
+        info["cudnn_version"] = torch.backends.cudnn.version()
+    except Exception:
+        info["cudnn_version"] = None
+    try:
+        nccl = torch.cuda.nccl.version()
+        info["nccl_version"] = ".".join(map(str, nccl)) if isinstance(nccl, tuple) else str(nccl)
+    except Exception:
+        info["nccl_version"] = None
+    try:
+        info["arch_list"] = list(torch.cuda.get_arch_list())
+    except Exception:
+        info["arch_list"] = []
+    return info
+
+
+def cuda_stage(torch: Any) -> None:
+    caught_all: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        available = False
+        count = 0
+        init_error = None
+        try:
+            available = bool(torch.cuda.is_available())
+            count = int(torch.cuda.device_count()) if available else 0
+        except Exception as exc:
+            init_error = first_line(exc)
+        caught_all.extend(str(w.message).strip() for w in caught)
+    emit("cuda", available=available, device_count=count, init_error=init_error, warnings=caught_all)
+    for index in range(count):
+        device(torch, index)
+
+
+def device(torch: Any, index: int) -> None:
+    data: dict[str, object] = {"index": index}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            props = torch.cuda.get_device_properties(index)
+            data.update(
+                name=props.name,
+                capability=f"{props.major}.{props.minor}",
+                total_memory_bytes=int(props.total_memory),
+            )
+        except Exception as exc:
+            data["kernel_error"] = first_line(exc)
+        if "kernel_error" not in data:
+            try:
+                x = torch.arange(64, device=f"cuda:{index}", dtype=torch.float32)
+                total = float((x * 2).sum().item())
+                torch.cuda.synchronize(index)
+                data["kernel_ok"] = total == 4032.0
+                if not data["kernel_ok"]:
+                    data["kernel_error"] = f"wrong result: {total!r} instead of 4032.0"
+            except Exception as exc:
+                data["kernel_ok"] = False
+                data["kernel_error"] = first_line(exc)
+    data["warnings"] = [str(w.message).strip() for w in caught]
+    emit("device", **data)
+
+
+def main() -> None:
+    started = time.perf_counter()
+    emit(
+        "start",
+        python_version=platform.python_version(),
+        executable=sys.executable,
+        tensorflow=tensorflow_info(),
+        jax=jax_info(),
+    )
+    try:
+        import torch  # type: ignore[import-not-found, unused-ignore]
+    except BaseException as exc:
+        emit("torch", import_error=first_line(exc))
+        emit("done", seconds=time.perf_counter() - started)
+        return
+    emit("torch", import_seconds=time.perf_counter() - started, **torch_stage(torch))
+    if "--no-cuda" not in sys.argv:
+        cuda_stage(torch)
+    emit("done", seconds=time.perf_counter() - started)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""The check report for people: the machine, the GPUs, the findings with their fixes."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from advisor.compat.engine import CheckReport, RuleInfo
+from advisor.compat.findings import Finding
+from advisor.snapshot import Gpu, Snapshot
+
+GIB = 1024**3
+_MARK = {
+    "fail": ("FAIL", "bold red"),
+    "warn": ("WARN", "yellow"),
+    "info": ("INFO", "cyan"),
+    "ok": ("ok", "green"),
+}
+
+
+def _gib(n: int | None) -> str:
+    return "-" if n is None else f"{n / GIB:.1f} GiB"
+
+
+def cudnn_text(code: int) -> str:
+    """torch.backends.cudnn.version(): 8902 is 8.9.2 (cuDNN 8), 91002 is 9.10.2 (cuDNN 9+)."""
+    if code >= 10000:
+        return f"{code // 10000}.{code // 100 % 100}.{code % 100}"
+    return f"{code // 1000}.{code // 100 % 10}.{code % 100}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def machine_lines(snap: Snapshot) -> list[str]:
+    h, n, t = snap.host, snap.nvml, snap.target
+    cpu = f"{h.cpu_model or 'CPU ?'} ({h.cpu_cores or '?'} cores)"
+    lines = [
+        f"Host     {h.hostname or '?'} · {h.os or '?'} · kernel {h.kernel or '?'} · {cpu} · "
+        f"{_gib(h.memory_total_bytes)} RAM"
+        + (f" · {h.container} container" if h.container else "")
+        + (f" · {h.wsl}" if h.wsl else "")
+    ]
+    if n.init_error:
+        lines.append(f"Driver   not usable: {n.init_error} ({n.init_detail})")
+    else:
+        lines.append(
+            f"Driver   {n.driver_version.value or '?'} · supports CUDA up to "
+            f"{n.cuda_driver_version_text or '?'} · NVML {n.nvml_version.value or '?'}"
+        )
+    if t.status == "not_run":
+        lines.append("Python   not checked (--no-python)")
+    elif t.torch is not None:
+        tv = t.torch
+        cudnn = f", cuDNN {cudnn_text(tv.cudnn_version)}" if tv.cudnn_version else ""
+        nccl = f", NCCL {tv.nccl_version}" if tv.nccl_version else ""
+        build = f"CUDA {tv.cuda_version}{cudnn}{nccl}" if tv.cuda_version else "CPU-only build"
+        archs = " ".join(tv.arch_list) or "-"
+        lines.append(
+            f"Python   {t.executable} ({t.python_version or '?'}) · torch {tv.version} "
+            f"({build}) · archs {archs} · cuda available: {tv.cuda_available}"
+        )
+    else:
+        reason = t.torch_import_error or t.detail or t.status
+        lines.append(f"Python   {t.executable} ({t.python_version or '?'}) · no torch: {reason}")
+    others = [
+        f"{name} {fw.version}" + (f" (CUDA {fw.cuda_version})" if fw.cuda_version else "")
+        for name, fw in (("TensorFlow", t.tensorflow), ("JAX", t.jax))
+        if fw
+    ]
+    if others:
+        lines.append("Also     " + " · ".join(others))
+    return lines
+
+
+def _gpu_table(report: CheckReport) -> Table:
+    table = Table(header_style="bold", box=None, pad_edge=False)
+    for col in ("#", "GPU", "card (database)", "memory used", "temp", "power", "PCIe"):
+        table.add_column(col, no_wrap=col != "card (database)")
+    gpus = {g.index: g for g in report.snapshot.nvml.gpus}
+    for row in report.gpus:
+        gpu: Gpu = gpus[row.index]
+        if row.status != "ok":
+            table.add_row(str(row.index), escape(row.name or "?"), f"[red]{row.status}[/]", "", "", "", "")
+            continue
+        card = row.card
+        figures = (
+            (
+                f"{card.name} · {card.memory_gib:g} GB · {card.memory_bandwidth_gbs:g} GB/s · "
+                f"{card.fp16_tensor_tflops or card.fp32_tflops:g} TFLOPS "
+                f"{'FP16 tensor' if card.fp16_tensor_tflops else 'FP32'}"
+            )
+            if card
+            else "not in the card database"
+        )
+        used, total = gpu.memory_used_bytes.value, gpu.memory_total_bytes.value
+        power = (
+            f"{gpu.power_draw_w.value:.0f}/{gpu.power_limit_w.value:.0f} W"
+            if gpu.power_draw_w.value is not None and gpu.power_limit_w.value
+            else "-"
+        )
+        link = (
+            f"gen{gpu.pcie_gen_current.value} x{gpu.pcie_width_current.value}"
+            if gpu.pcie_width_current.value
+            else "-"
+        )
+        table.add_row(
+            str(row.index),
+            escape(row.name or "?"),
+            escape(figures),
+            f"{_gib(used)} / {_gib(total)}" if total else "-",
+            f"{gpu.temperature_c.value} C" if gpu.temperature_c.value is not None else "-",
+            power,
+            link,
+        )
+    return table
+
+
+def _finding(console: Console, f: Finding) -> None:
+    label, style = _MARK[f.severity]
+    console.print(f"[{style}]{label:<4}[/] {escape(f.subject)}: {escape(f.summary)} [dim]\\[{f.id}][/]")
+    if f.severity == "ok":
+        return
+    for line in f.evidence:
+        if line:
+            console.print(f"     why:   {escape(line)}")
+    if f.error_text:
+        console.print(f"     error: {escape(f.error_text)}")
+    if f.fix:
+        console.print(f"     fix:   [bold]{escape(f.fix)}[/]")
+
+
+def render_check(console: Console, report: CheckReport) -> None:
+    for line in machine_lines(report.snapshot):
+        console.print(escape(line))
+    if report.gpus:
+        console.print()
+        console.print(_gpu_table(report))
+    console.print()
+    for f in report.findings:
+        _finding(console, f)
+    c = report.counts
+    console.print()
+    console.print(
+        f"{c['fail']} failed, {_plural(c['warn'], 'warning')}, "
+        f"{_plural(c['info'], 'note')}, {c['ok']} ok — exit code {report.exit_code}"
+    )
+
+
+def render_snapshot(console: Console, snap: Snapshot) -> None:
+    for line in machine_lines(snap):
+        console.print(escape(line))
+    for gpu in snap.nvml.gpus:
+        console.print(
+            f"GPU {gpu.index}  {escape(gpu.name.value or '?')} · {gpu.status} · "
+            f"CC {gpu.compute_capability.value or '?'} · {_gib(gpu.memory_total_bytes.value)}"
+        )
+    console.print(
+        "advisor probe --json > box.json records all of it; "
+        "advisor check --snapshot box.json diagnoses it anywhere."
+    )
+
+
+def render_rules(console: Console, rules: list[RuleInfo]) -> None:
+    table = Table(header_style="bold", box=None)
+    table.add_column("rule")
+    table.add_column("checks that")
+    for r in rules:
+        table.add_row(r.id, r.title)
+    console.print(table)

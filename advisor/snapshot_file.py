@@ -1,0 +1,41 @@
+"""Reading a recorded snapshot (`advisor probe --json > box.json`) back in."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from advisor.errors import AdvisorError
+from advisor.snapshot import SNAPSHOT_SCHEMA_VERSION, Snapshot
+
+
+def load_snapshot(path: Path) -> Snapshot:
+    """A snapshot file: the `advisor probe --json` envelope, or a bare snapshot object."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise AdvisorError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AdvisorError(f"{path}: cannot read: {exc}") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise AdvisorError(f"{path}: not JSON (line {exc.lineno}): {exc.msg}") from None
+    if isinstance(doc, dict) and isinstance(doc.get("result"), dict):
+        doc = doc["result"]
+    if not isinstance(doc, dict):
+        raise AdvisorError(f"{path}: expected a snapshot object, found {type(doc).__name__}")
+    version = doc.get("schema_version")
+    if version != SNAPSHOT_SCHEMA_VERSION:
+        raise AdvisorError(
+            f"{path}: snapshot schema_version {version!r} is not supported "
+            f"(this advisor reads {SNAPSHOT_SCHEMA_VERSION}); record it again with advisor probe"
+        )
+    try:
+        return Snapshot.model_validate(doc)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise AdvisorError(f"{path}: not a valid snapshot: {where}: {first['msg']}") from None
