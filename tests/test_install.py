@@ -25,6 +25,8 @@ def test_wheel_in_a_fresh_virtualenv_from_another_folder(tmp_path: Path) -> None
     (wheel,) = wheels.glob("gpu_advisor-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "advisor/data/cards.yaml" in names
+    assert "advisor/data/compat.yaml" in names
+    assert "advisor/probe/worker/target_worker.py" in names
 
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
@@ -61,3 +63,13 @@ def test_wheel_in_a_fresh_virtualenv_from_another_folder(tmp_path: Path) -> None
     assert version.stdout.startswith("advisor ")
     no_torch = subprocess.run([str(python), "-c", "import torch"], capture_output=True)
     assert no_torch.returncode != 0
+    # The main job runs from the wheel too: no GPU and no torch here is a report, not a failure.
+    checked = subprocess.run(
+        [str(env_dir / "bin" / "advisor"), "check", "--json"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert json.loads(checked.stdout)["result"]["snapshot"]["target"]["status"] == "ok"
