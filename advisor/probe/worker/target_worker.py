@@ -56,12 +56,19 @@ def tensorflow_info() -> dict[str, object] | None:
                 tree = ast.parse(handle.read())
             for node in ast.walk(tree):
                 if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "build_info":
-                    build = ast.literal_eval(node.value)
+                    build = _literal_build_info(node.value)
                     info["cuda_version"] = build.get("cuda_version")
                     info["cudnn_version"] = build.get("cudnn_version")
     except Exception as exc:
         info["error"] = first_line(exc)
     return info
+
+
+def _literal_build_info(value: ast.expr) -> dict[str, object]:
+    """gen_build_info.py writes `collections.OrderedDict([(key, value), ...])`; accept a dict too."""
+    if isinstance(value, ast.Call) and value.args:
+        return dict(ast.literal_eval(value.args[0]))
+    return dict(ast.literal_eval(value))
 
 
 def jax_info() -> dict[str, object] | None:

@@ -1,0 +1,1 @@
+raise RuntimeError("advisor must not import TensorFlow to read its version")

@@ -1,0 +1,87 @@
+"""The host probe on recorded /proc and /sys trees, and TensorFlow/JAX found without importing them."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from advisor.probe.host import probe_host
+from advisor.probe.target import run_target_probe
+from tests.machines import FAKES, TORCH_SITE, build_root
+
+
+def test_gpu_on_the_bus_with_nouveau(tmp_path: Path) -> None:
+    root = build_root(
+        tmp_path, {"pci": [{"address": "0000:01:00.0", "device": "0x2204", "driver": "nouveau"}]}
+    )
+    host = probe_host(root, environ={"CUDA_VISIBLE_DEVICES": "1", "HOME": "/root"})
+    assert host.pci_scanned
+    assert [(p.device_id, p.driver) for p in host.pci_gpus] == [("0x2204", "nouveau")]
+    assert host.environment == {"CUDA_VISIBLE_DEVICES": "1"}
+    assert host.cpu_cores == 8 and host.memory_total_bytes == 263855696 * 1024
+    assert host.os == "Ubuntu 22.04.4 LTS"
+
+
+def test_non_nvidia_and_non_display_devices_are_ignored(tmp_path: Path) -> None:
+    root = build_root(tmp_path, {"pci": [{"address": "0000:01:00.0", "device": "0x2204"}]})
+    audio = root / "sys/bus/pci/devices/0000:01:00.1"
+    audio.mkdir()
+    (audio / "vendor").write_text("0x10de\n")
+    (audio / "class").write_text("0x040300\n")  # the HDMI audio function of the same card
+    intel = root / "sys/bus/pci/devices/0000:00:02.0"
+    intel.mkdir()
+    (intel / "vendor").write_text("0x8086\n")
+    (intel / "class").write_text("0x030000\n")
+    assert [p.address for p in probe_host(root, environ={}).pci_gpus] == ["0000:01:00.0"]
+
+
+def test_no_sysfs_means_unknown_not_absent(tmp_path: Path) -> None:
+    host = probe_host(tmp_path, environ={})
+    assert host.pci_scanned is False and host.pci_gpus == []
+
+
+@pytest.mark.parametrize(
+    ("version", "kind"),
+    [
+        ("Linux version 5.15.153.1-microsoft-standard-WSL2 (root@...)", "wsl2"),
+        ("Linux version 4.4.0-19041-Microsoft (Microsoft@Microsoft.com)", "wsl1"),
+        ("Linux version 6.8.0-45-generic (buildd@lcy02)", None),
+    ],
+)
+def test_wsl(tmp_path: Path, version: str, kind: str | None) -> None:
+    root = build_root(tmp_path, {})
+    (root / "proc/version").write_text(version + "\n")
+    assert probe_host(root, environ={}).wsl == kind
+
+
+def test_containers(tmp_path: Path) -> None:
+    root = build_root(
+        tmp_path, {"kernel_module": "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.14"}
+    )
+    assert probe_host(root, environ={}).container is None
+    (root / ".dockerenv").write_text("")
+    host = probe_host(root, environ={})
+    assert host.container == "docker"
+    assert host.kernel_module_version is not None and "550.54.14" in host.kernel_module_version
+    assert (
+        probe_host(build_root(tmp_path / "k", {}), environ={"KUBERNETES_SERVICE_HOST": "x"}).container
+        == "kubernetes"
+    )
+
+
+def test_tensorflow_and_jax_are_read_without_importing_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "torch.json"
+    config.write_text(json.dumps({"missing": True}))
+    monkeypatch.setenv("ADVISOR_FAKE_TORCH", str(config))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TORCH_SITE), str(FAKES / "frameworks_site")]))
+    t = run_target_probe(sys.executable, 30)
+    assert t.status == "ok", t
+    assert t.tensorflow is not None and t.tensorflow.version == "2.15.1"
+    assert (t.tensorflow.cuda_version, t.tensorflow.cudnn_version) == ("12.2", "8")
+    assert t.jax is not None and (t.jax.version, t.jax.cuda_version) == ("0.4.30", "12")
