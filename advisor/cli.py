@@ -314,13 +314,126 @@ def rules(as_json: JsonOpt = False) -> None:
     _emit("rules", as_json, RootModel[list[RuleInfo]](listed), render)
 
 
+@app.command()
+def estimate(
+    model: Annotated[
+        str,
+        typer.Argument(
+            help="A preset (advisor models), a size (7B, 350M, 1.3e9) or a Hugging Face config.json path."
+        ),
+    ],
+    task: Annotated[str, typer.Option(help="train | finetune | lora | qlora | inference")] = "finetune",
+    precision: Annotated[
+        str,
+        typer.Option(help="fp32 | fp16 | bf16 | int8 | int4 (training in fp16/bf16 means mixed precision)"),
+    ] = "bf16",
+    optimizer: Annotated[str, typer.Option(help="adamw | adam | sgd | adam8bit | adafactor")] = "adamw",
+    batch: Annotated[int, typer.Option(help="Micro-batch per GPU.")] = 1,
+    seq: Annotated[
+        int | None, typer.Option(help="Sequence length (default: the model's, at most 2048).")
+    ] = None,
+    grad_checkpointing: Annotated[
+        bool, typer.Option("--grad-checkpointing", help="Recompute activations in backward.")
+    ] = False,
+    attention: Annotated[str, typer.Option(help="eager | sdpa (fused/flash)")] = "sdpa",
+    gpus: Annotated[int, typer.Option(help="GPUs the job runs on.")] = 1,
+    sharding: Annotated[str, typer.Option(help="none | zero1 | zero2 | zero3 (FSDP)")] = "none",
+    lora_rank: Annotated[int, typer.Option(help="LoRA rank (all linear layers).")] = 16,
+    card: Annotated[
+        str | None, typer.Option(help='Check the fit and speed on a card: "3090", "a100 80 sxm".')
+    ] = None,
+    mfu: Annotated[
+        float | None, typer.Option(help="Model-FLOPs utilization to assume (default 0.40 for training).")
+    ] = None,
+    cards: CardsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """How much memory a model needs per GPU, line by line, and how fast it runs on a card.
+
+    Examples: `advisor estimate llama-2-7b --task lora --card 3090 --grad-checkpointing`,
+    `advisor estimate 70B --task inference --precision fp16 --card h100 --gpus 2`.
+    """
+    from pydantic import ValidationError
+
+    from advisor.estimate.job import Job
+    from advisor.estimate.report import EstimateReport
+    from advisor.estimate.report import estimate as run_estimate
+    from advisor.knowledge.models import resolve_model
+
+    def compute() -> EstimateReport:
+        spec = resolve_model(model)
+        try:
+            job = Job(
+                task=task,
+                precision=precision,
+                optimizer=optimizer,
+                batch=batch,
+                seq=seq,
+                grad_checkpointing=grad_checkpointing,
+                attention=attention,
+                gpus=gpus,
+                sharding=sharding,
+                lora_rank=lora_rank,
+            )
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise AdvisorError(f"--{str(err['loc'][0]).replace('_', '-')}: {err['msg']}") from None
+        if mfu is not None and not 0 < mfu <= 1:
+            raise AdvisorError(f"--mfu must be between 0 and 1, got {mfu:g}")
+        chosen = None
+        if card is not None:
+            from advisor.knowledge.match import find_card
+
+            chosen = find_card(card, _database(cards).cards)
+        return run_estimate(spec, job, chosen, mfu=mfu, mfu_source="--mfu" if mfu is not None else None)
+
+    report = _run("estimate", as_json, compute)
+
+    def render() -> None:
+        from advisor.render.console import make_console
+        from advisor.render.estimate import render_estimate
+
+        render_estimate(make_console(), report)
+
+    _emit("estimate", as_json, report, render)
+
+
+@app.command()
+def models(as_json: JsonOpt = False) -> None:
+    """List the model presets `advisor estimate` knows, with their sources."""
+    from pydantic import RootModel
+
+    from advisor.knowledge.models import ModelSpec, load_models
+
+    presets = _run("models", as_json, load_models)
+
+    def render() -> None:
+        from advisor.render.console import make_console
+        from advisor.render.estimate import render_models
+
+        render_models(make_console(), presets)
+
+    _emit("models", as_json, RootModel[list[ModelSpec]](list(presets)), render)
+
+
 def main() -> None:
     from advisor.probe.spawn import prestart
 
     # Start importing torch in the target Python now: it is the slowest part of a check.
     prestart(sys.argv[1:])
     try:
-        app()
+        code = app(standalone_mode=False)
     except KeyboardInterrupt:
         typer.echo("advisor: interrupted", err=True)
         sys.exit(130)
+    except Exception as exc:
+        kinds = {cls.__name__ for cls in type(exc).__mro__}
+        if "NoArgsIsHelpError" in kinds:  # the help has been printed
+            sys.exit(0)
+        if "UsageError" in kinds:  # unknown option, bad choice: one line, like every input error
+            formatter = getattr(exc, "format_message", None)
+            message = formatter() if callable(formatter) else str(exc)
+            typer.echo(f"advisor: error: {message} (see advisor --help)", err=True)
+            sys.exit(2)
+        raise
+    sys.exit(code if isinstance(code, int) else 0)

@@ -48,8 +48,27 @@ def test_usage_errors_exit_2_with_one_line() -> None:
     assert done.stdout == ""
 
 
-def test_unknown_option_exits_2() -> None:
-    assert run("check", "--frobnicate").returncode == 2
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["check", "--frobnicate"], "advisor: error: No such option: --frobnicate (see advisor --help)"),
+        (["estimate", "-7B"], "advisor: error: No such option: -7 (see advisor --help)"),
+        (
+            ["cards", "list", "--sort"],
+            "advisor: error: Option '--sort' requires an argument. (see advisor --help)",
+        ),
+    ],
+)
+def test_usage_errors_are_one_line(args: list[str], line: str) -> None:
+    done = run(*args)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [line]
+
+
+def test_no_arguments_shows_help() -> None:
+    done = run()
+    assert done.returncode == 0
+    assert "Usage" in done.stdout
 
 
 def test_help_teaches_exit_codes() -> None:

@@ -1,0 +1,1 @@
+"""Memory and speed estimates: pure functions of (model, job, card)."""

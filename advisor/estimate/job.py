@@ -1,0 +1,72 @@
+"""What the user wants to run: the job options shared by `estimate` and `recommend`."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from advisor.errors import AdvisorError
+from advisor.knowledge.models import ModelSpec
+
+Task = Literal["train", "finetune", "lora", "qlora", "inference"]
+Precision = Literal["fp32", "fp16", "bf16", "int8", "int4"]
+Optimizer = Literal["adamw", "adam", "sgd", "adam8bit", "adafactor"]
+Attention = Literal["eager", "sdpa"]
+Sharding = Literal["none", "zero1", "zero2", "zero3"]
+TRAINING: tuple[str, ...] = ("train", "finetune", "lora", "qlora")
+
+
+class Job(BaseModel):
+    """One configuration. ``batch`` is per GPU (the micro-batch one GPU holds at once)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    task: Task = "finetune"
+    precision: Precision = "bf16"
+    optimizer: Optimizer = "adamw"
+    batch: int = Field(default=1, ge=1, le=1_000_000)
+    seq: int | None = Field(default=None, ge=1, le=10_000_000)
+    grad_checkpointing: bool = False
+    attention: Attention = "sdpa"
+    gpus: int = Field(default=1, ge=1, le=100_000)
+    sharding: Sharding = "none"
+    lora_rank: int = Field(default=16, ge=1, le=4096)
+    device: Literal["cuda", "cpu"] = "cuda"  # cpu: no CUDA context, CPU autocast op lists
+
+    @property
+    def training(self) -> bool:
+        return self.task in TRAINING
+
+    @property
+    def mixed(self) -> bool:
+        return self.training and self.precision in ("fp16", "bf16")
+
+
+def validate_job(job: Job, model: ModelSpec) -> None:
+    """Combinations that cannot run: one clear line each (exit 2 at the CLI)."""
+    if job.task == "qlora" and job.precision not in ("bf16", "fp16"):
+        raise AdvisorError(
+            f"QLoRA computes in 16-bit over 4-bit weights: use --precision bf16 or fp16, not {job.precision}"
+        )
+    if job.training and job.task != "qlora" and job.precision in ("int8", "int4"):
+        raise AdvisorError(
+            f"cannot {job.task} in {job.precision}: quantized weights are for inference; use "
+            "--task qlora to fine-tune over 4-bit weights"
+        )
+    if job.sharding != "none" and job.gpus < 2:
+        raise AdvisorError(f"--sharding {job.sharding} needs --gpus 2 or more")
+    if job.sharding != "none" and not job.training:
+        raise AdvisorError("--sharding applies to training; inference splits weights with --gpus")
+    if job.task in ("lora", "qlora") and not model.is_transformer:
+        raise AdvisorError(f"{job.task} is for transformer models; {model.display_name} is a {model.kind}")
+    if job.task == "inference" and job.optimizer != "adamw":
+        raise AdvisorError("--optimizer has no meaning for inference")
+    if job.grad_checkpointing and not job.training:
+        raise AdvisorError("--grad-checkpointing applies to training only")
+
+
+def default_seq(model: ModelSpec) -> int:
+    if model.kind == "vision_transformer" and model.image_size and model.patch_size:
+        return (model.image_size // model.patch_size) ** 2 + 1
+    return min(model.max_seq_len or 2048, 2048)

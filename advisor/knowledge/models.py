@@ -1,0 +1,318 @@
+"""Model presets (data/models.yaml), bare sizes ("7B") and Hugging Face config.json files.
+
+A `ModelSpec` holds the architecture figures the memory and speed estimates need.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from advisor import paths
+from advisor.errors import AdvisorError, KnowledgeError, NotFoundError
+from advisor.knowledge.yamlfile import entry_label, format_validation_error, read_mapping
+
+Kind = Literal["decoder", "encoder", "vision_transformer", "cnn", "unet", "mlp"]
+TRANSFORMER_KINDS = ("decoder", "encoder", "vision_transformer")
+
+
+class ModelSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    display_name: str
+    aliases: list[str] = []
+    kind: Kind
+    params: int = Field(gt=0, le=10**14)
+    active_params: int | None = Field(default=None, gt=0)
+    hidden_size: int | None = Field(default=None, gt=0)
+    num_layers: int | None = Field(default=None, gt=0)
+    num_attention_heads: int | None = Field(default=None, gt=0)
+    num_kv_heads: int | None = Field(default=None, gt=0)
+    head_dim: int | None = Field(default=None, gt=0)
+    intermediate_size: int | None = Field(default=None, gt=0)
+    mlp: Literal["swiglu", "gelu"] | None = None
+    norm: Literal["rmsnorm", "layernorm"] | None = None
+    vocab_size: int | None = Field(default=None, ge=0)
+    max_seq_len: int | None = Field(default=None, gt=0)
+    tie_embeddings: bool = False
+    num_experts: int | None = Field(default=None, gt=0)
+    experts_per_token: int | None = Field(default=None, gt=0)
+    sliding_window: int | None = Field(default=None, gt=0)
+    image_size: int | None = Field(default=None, gt=0)
+    patch_size: int | None = Field(default=None, gt=0)
+    forward_gflops_per_sample: float | None = Field(default=None, gt=0)
+    fused_qkv: bool = Field(default=False, description="one Linear for q, k and v (GPT-2)")
+    activation_mib_per_sample: float | None = Field(default=None, gt=0)
+    # Small custom networks (an MLP; a conv3x3-BN-ReLU stack) described layer by layer:
+    layer_sizes: list[int] | None = None
+    channels: list[int] | None = None
+    num_classes: int | None = Field(default=None, gt=0)
+    sources: list[str] = Field(min_length=1)
+    unconfirmed: list[str] = []
+    notes: str = ""
+    origin: str = "preset"
+
+    @model_validator(mode="after")
+    def _complete(self) -> ModelSpec:
+        if self.kind in TRANSFORMER_KINDS:
+            needed = ["hidden_size", "num_layers", "num_attention_heads", "intermediate_size", "mlp"]
+            missing = [f for f in needed if getattr(self, f) is None]
+            if missing:
+                raise ValueError(f"a {self.kind} needs {', '.join(missing)}")
+        elif self.kind == "mlp" and not self.layer_sizes:
+            raise ValueError("an mlp needs layer_sizes")
+        elif self.kind in ("cnn", "unet") and not (self.channels or self.activation_mib_per_sample):
+            raise ValueError(f"a {self.kind} needs channels or activation_mib_per_sample")
+        return self
+
+    @property
+    def is_transformer(self) -> bool:
+        return self.kind in TRANSFORMER_KINDS
+
+    @property
+    def kv_heads(self) -> int:
+        return self.num_kv_heads or self.num_attention_heads or 1
+
+    @property
+    def head_size(self) -> int:
+        assert self.hidden_size and self.num_attention_heads
+        return self.head_dim or self.hidden_size // self.num_attention_heads
+
+    @property
+    def params_per_token(self) -> int:
+        """Parameters touched per token: all of them, except the unused experts of an MoE."""
+        return self.active_params or self.params
+
+
+def models_path() -> Path:
+    return paths.data_dir() / "models.yaml"
+
+
+@cache
+def load_models(path: Path | None = None) -> tuple[ModelSpec, ...]:
+    source = path or models_path()
+    doc = read_mapping(source)
+    entries = doc.get("models")
+    if not isinstance(entries, list):
+        raise KnowledgeError(f"{source}: no 'models:' list")
+    out = []
+    for i, entry in enumerate(entries):
+        label = entry_label(entry, i, "models")
+        try:
+            out.append(ModelSpec.model_validate(entry))
+        except ValidationError as exc:
+            raise KnowledgeError(format_validation_error(source, label, exc)) from None
+    return tuple(out)
+
+
+# --- bare sizes ---------------------------------------------------------------------------------
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*([kmbt]?)\s*$", re.IGNORECASE)
+_UNIT = {"": 1, "k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
+MIN_PARAMS, MAX_PARAMS = 1e3, 1e13
+
+
+def parse_size(text: str) -> int | None:
+    """'7B' -> 7e9, '350M' -> 3.5e8, '1.3e9' -> 1.3e9; None if it is not a size at all.
+
+    Raises AdvisorError for something shaped like a size that makes no sense (0, 1e30).
+    """
+    m = _SIZE.match(text)
+    if not m:
+        return None
+    value = float(m.group(1)) * _UNIT[m.group(2).lower()]
+    if not math.isfinite(value) or not MIN_PARAMS <= value <= MAX_PARAMS:
+        raise AdvisorError(
+            f"model size {text!r} is out of range: give between 1K and 10T parameters (e.g. 7B)"
+        )
+    return int(value)
+
+
+def model_from_size(params: int) -> ModelSpec:
+    """A Llama-style decoder of about ``params`` parameters.
+
+    Scaling rule: 12·L·h² parameters in the blocks (attention 4h², SwiGLU MLP with intermediate
+    8h/3), width/depth h/L = 128 (as in Llama-2 7B: 4096/32), head size 128, vocabulary 32000.
+    Solving 12·h³/128 + 2·32000·h = params gives h, rounded to a multiple of 128.
+    """
+    vocab = 32000
+    h = 128.0
+    for _ in range(60):  # fixed point of h = cbrt((params - 2·V·h)·128/12)
+        h = max(128.0, ((max(params - 2 * vocab * h, params * 0.05)) * 128 / 12) ** (1 / 3))
+    hidden = max(128, round(h / 128) * 128)
+    layers = max(1, round(hidden / 128))
+    inter = round(8 * hidden / 3 / 256) * 256 or 256
+    return ModelSpec(
+        name=f"decoder-{_human(params)}",
+        display_name=f"{_human(params)} decoder (scaled)",
+        kind="decoder",
+        params=params,
+        hidden_size=hidden,
+        num_layers=layers,
+        num_attention_heads=max(1, hidden // 128),
+        num_kv_heads=max(1, hidden // 128),
+        head_dim=128,
+        intermediate_size=inter,
+        mlp="swiglu",
+        norm="rmsnorm",
+        vocab_size=vocab,
+        max_seq_len=4096,
+        sources=["advisor scaling rule (advisor/knowledge/models.py: model_from_size)"],
+        notes="architecture inferred from the parameter count; pass a preset or config.json for "
+        "exact figures",
+        origin="size",
+    )
+
+
+def _human(n: float) -> str:
+    for unit, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.3g}{unit}"
+    return str(int(n))
+
+
+# --- Hugging Face config.json ------------------------------------------------------------------
+
+
+def model_from_hf_config(path: Path) -> ModelSpec:
+    """A decoder/encoder from a local Hugging Face config.json (read offline)."""
+    try:
+        cfg = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AdvisorError(f"{path}: cannot read: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise AdvisorError(f"{path}: not JSON (line {exc.lineno}): {exc.msg}") from None
+    if not isinstance(cfg, dict):
+        raise AdvisorError(f"{path}: expected a JSON object")
+    if isinstance(cfg.get("text_config"), dict):  # multimodal wrappers keep the LM inside
+        cfg = {**cfg["text_config"], **{k: v for k, v in cfg.items() if k == "model_type"}}
+
+    def first(*keys: str) -> int | None:
+        for key in keys:
+            value = cfg.get(key)
+            if isinstance(value, int) and value > 0:
+                return value
+        return None
+
+    hidden = first("hidden_size", "n_embd", "d_model", "dim")
+    layers = first("num_hidden_layers", "n_layer", "num_layers", "n_layers")
+    heads = first("num_attention_heads", "n_head", "num_heads", "n_heads")
+    if not (hidden and layers and heads):
+        raise AdvisorError(
+            f"{path}: not a transformer config advisor understands (needs hidden size, layer and head counts)"
+        )
+    kv = first("num_key_value_heads", "num_kv_heads", "multi_query_group_num") or heads
+    inter = first("intermediate_size", "n_inner", "ffn_dim", "d_ff") or 4 * hidden
+    act = str(cfg.get("hidden_act") or cfg.get("activation_function") or "gelu").lower()
+    model_type = str(cfg.get("model_type", "")).lower()
+    gated = act in ("silu", "swish", "swiglu") or model_type in (
+        "llama",
+        "mistral",
+        "mixtral",
+        "qwen2",
+        "qwen3",
+        "phi3",
+        "gemma",
+    )
+    vocab = first("vocab_size", "padded_vocab_size") or 0
+    experts = first("num_local_experts", "num_experts", "n_routed_experts")
+    top_k = first("num_experts_per_tok", "moe_top_k", "top_k")
+    head_dim = first("head_dim") or hidden // heads
+    tie = bool(cfg.get("tie_word_embeddings", model_type in ("gpt2", "bert")))
+    encoder = model_type in ("bert", "roberta", "deberta", "deberta-v2", "electra")
+    spec: dict[str, Any] = dict(
+        hidden_size=hidden,
+        num_layers=layers,
+        num_attention_heads=heads,
+        num_kv_heads=kv,
+        head_dim=head_dim,
+        intermediate_size=inter,
+        mlp="swiglu" if gated else "gelu",
+        vocab_size=vocab,
+        tie_embeddings=tie,
+        num_experts=experts,
+        experts_per_token=top_k,
+    )
+    total, active = transformer_params(**spec)
+    return ModelSpec(
+        name=path.parent.name or path.stem,
+        display_name=f"{path.parent.name or path.stem} (config.json)",
+        kind="encoder" if encoder else "decoder",
+        params=total,
+        active_params=active if experts else None,
+        norm="layernorm" if encoder or model_type == "gpt2" else "rmsnorm",
+        max_seq_len=first("max_position_embeddings", "n_positions", "seq_length"),
+        sliding_window=first("sliding_window"),
+        sources=[str(path.resolve())],
+        notes="parameter count computed from the config",
+        origin="config",
+        **spec,
+    )
+
+
+def transformer_params(
+    *,
+    hidden_size: int,
+    num_layers: int,
+    num_attention_heads: int,
+    num_kv_heads: int,
+    head_dim: int,
+    intermediate_size: int,
+    mlp: str,
+    vocab_size: int,
+    tie_embeddings: bool,
+    num_experts: int | None = None,
+    experts_per_token: int | None = None,
+) -> tuple[int, int]:
+    """(total, active per token) parameters of a standard transformer, biases and norms ignored."""
+    h = hidden_size
+    attn = h * num_attention_heads * head_dim * 2 + h * num_kv_heads * head_dim * 2
+    mlp_one = (3 if mlp == "swiglu" else 2) * h * intermediate_size
+    experts = num_experts or 1
+    active_experts = experts_per_token or 1
+    router = h * experts if num_experts else 0
+    embed = vocab_size * h * (1 if tie_embeddings else 2)
+    total = num_layers * (attn + mlp_one * experts + router) + embed
+    active = num_layers * (attn + mlp_one * active_experts + router) + embed
+    return total, active
+
+
+# --- resolving what the user typed -------------------------------------------------------------
+
+
+def resolve_model(text: str, presets: tuple[ModelSpec, ...] | None = None) -> ModelSpec:
+    presets = presets if presets is not None else load_models()
+    key = " ".join(text.lower().replace("_", "-").split())
+    for spec in presets:
+        if key in {spec.name, spec.display_name.lower(), *(a.lower() for a in spec.aliases)}:
+            return spec
+    path = Path(text).expanduser()
+    if text.endswith(".json") or path.is_dir() or path.is_file():
+        config = path / "config.json" if path.is_dir() else path
+        if not config.is_file():
+            raise AdvisorError(f"{config}: no such file")
+        return model_from_hf_config(config)
+    size = parse_size(text)
+    if size is not None:
+        return model_from_size(size)
+    if re.match(r"^\s*-", text) or re.match(r"^\s*\d", text):
+        raise AdvisorError(
+            f"{text!r} is not a model size advisor understands: use a number with K, M, B or T "
+            "(7B, 350M, 1.3e9)"
+        )
+    import difflib
+
+    names = [s.name for s in presets] + [a for s in presets for a in s.aliases]
+    close = difflib.get_close_matches(key, names, n=3, cutoff=0.5)
+    hint = f"; did you mean: {', '.join(close)}?" if close else ""
+    raise NotFoundError(
+        f"unknown model {text!r}{hint} (advisor models lists the presets; a size like 7B or a "
+        "config.json path works too)"
+    )

@@ -1,0 +1,106 @@
+"""The estimate for people: the memory lines, whether it fits, how fast."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from advisor.estimate.report import EstimateReport
+from advisor.knowledge.models import ModelSpec
+
+GIB = 1024**3
+
+
+def gib(n: float) -> str:
+    return f"{n / GIB:,.2f} GiB"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 120:
+        return f"{seconds:.2f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:,.1f} h"
+
+
+def render_estimate(console: Console, r: EstimateReport) -> None:
+    job, m = r.job, r.model
+    what = (
+        f"{m.display_name} · {m.params / 1e9:.3g}B params"
+        + (f" ({m.params_per_token / 1e9:.3g}B active)" if m.active_params else "")
+        + f" · {job.task} · {job.precision}"
+        + (f" · {job.optimizer}" if job.training else "")
+        + f" · batch {job.batch} x seq {r.seq}"
+        + (" · grad checkpointing" if job.grad_checkpointing else "")
+        + f" · {job.attention} attention"
+        + (f" · {job.gpus} GPUs" if job.gpus > 1 else "")
+        + (f" · {job.sharding}" if job.sharding != "none" else "")
+    )
+    console.print(escape(what))
+    table = Table(title="Memory per GPU", title_justify="left", header_style="bold", box=None)
+    table.add_column("line")
+    table.add_column("bytes", justify="right")
+    table.add_column("how")
+    for line in r.memory.lines:
+        table.add_row(line.name, gib(line.bytes), escape(line.how))
+    table.add_row("[bold]total[/]", f"[bold]{gib(r.memory.total)}[/]", "")
+    console.print(table)
+    if r.memory.optimizer_step_extra:
+        console.print(
+            f"  optimizer.step() briefly needs {gib(r.memory.optimizer_step_extra)} more "
+            "(PyTorch's foreach AdamW; fused=True avoids it)"
+        )
+    for note in r.memory.notes:
+        console.print(f"  note: {escape(note)}")
+    if r.fit is not None:
+        f = r.fit
+        verdict = "[green]fits[/]" if f.fits else "[bold red]does not fit[/]"
+        console.print(
+            f"{escape(f.card)} ({gib(f.card_memory_bytes)}, {gib(f.usable_bytes)} usable): "
+            f"{verdict} — {gib(abs(f.free_bytes))} "
+            f"{'to spare' if f.fits else 'short'}"
+        )
+    s = r.speed
+    if s is not None:
+        if s.unavailable:
+            console.print(f"speed: {escape(s.unavailable)}")
+        elif s.step_seconds is not None and s.tokens_per_second is not None and job.training:
+            console.print(
+                f"speed: {s.tokens_per_second:,.0f} tokens/s · {_duration(s.step_seconds)} per step "
+                f"({s.tokens_per_step:,} tokens) · {s.hours_per_billion_tokens:,.1f} h per billion "
+                f"tokens"
+            )
+        elif s.samples_per_second is not None:
+            console.print(f"speed: {s.samples_per_second:,.1f} samples/s")
+        else:
+            decode = f"{s.decode_tokens_per_second:,.0f}" if s.decode_tokens_per_second else "?"
+            console.print(
+                f"speed: prefill {s.prefill_tokens_per_second:,.0f} tokens/s · decode "
+                f"{decode} tokens/s (batch {job.batch})"
+            )
+        if not s.unavailable:
+            console.print(
+                f"  assumes {s.utilization:.0%} of {s.peak_tflops:g} TFLOPS {s.dtype} "
+                f"peak ({escape(s.utilization_source)})"
+            )
+
+
+def render_models(console: Console, models: tuple[ModelSpec, ...]) -> None:
+    table = Table(header_style="bold", box=None)
+    for col in ("preset", "model", "params", "kind", "layers", "hidden", "context"):
+        table.add_column(col)
+    for m in models:
+        table.add_row(
+            m.name,
+            escape(m.display_name),
+            f"{m.params / 1e9:.3g}B",
+            m.kind,
+            str(m.num_layers or "-"),
+            str(m.hidden_size or "-"),
+            str(m.max_seq_len or "-"),
+        )
+    console.print(table)
+    console.print("Also accepted: a size (7B, 350M, 1.3e9) or a Hugging Face config.json path.")
