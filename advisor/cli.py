@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -385,7 +385,15 @@ def estimate(
             from advisor.knowledge.match import find_card
 
             chosen = find_card(card, _database(cards).cards)
-        return run_estimate(spec, job, chosen, mfu=mfu, mfu_source="--mfu" if mfu is not None else None)
+        used_mfu, source = mfu, "--mfu" if mfu is not None else None
+        if chosen is not None and mfu is None and job.training:
+            from advisor.bench.calibration import measured_mfu
+            from advisor.estimate.speed import compute_dtype
+
+            calibrated = measured_mfu(chosen.name, compute_dtype(job))
+            if calibrated is not None:
+                used_mfu, source = calibrated
+        return run_estimate(spec, job, chosen, mfu=used_mfu, mfu_source=source)
 
     report = _run("estimate", as_json, compute)
 
@@ -396,6 +404,108 @@ def estimate(
         render_estimate(make_console(), report)
 
     _emit("estimate", as_json, report, render)
+
+
+@app.command()
+def bench(
+    device: Annotated[
+        str | None, typer.Option(help="cpu or cuda:N (default: every visible GPU, else the CPU).")
+    ] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="About 15 seconds instead of a minute.")] = False,
+    budget: Annotated[
+        float | None, typer.Option(help="Seconds to spend per device (default 60, 15 with --quick).")
+    ] = None,
+    python: PythonOpt = None,
+    save: Annotated[bool, typer.Option(help="Save the results to calibrate advisor estimate.")] = True,
+    cards: CardsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Measure this machine: matmul TFLOPS per precision, memory bandwidth, and a small transformer
+    training run (tokens/s, MFU, peak memory vs the estimate, GPU vs CPU).
+
+    Runs in the target Python like `check` (advisor never imports torch). Ctrl-C keeps the results
+    so far.
+    """
+    import socket
+    from datetime import datetime, timezone
+
+    from advisor.bench.results import BenchReport
+
+    def devices() -> list[str]:
+        if device is not None:
+            if device != "cpu" and not (device.startswith("cuda:") and device[5:].isdigit()):
+                raise AdvisorError(f"--device must be cpu or cuda:N, got {device!r}")
+            return [device]
+        from advisor.probe.nvml import probe_nvml
+
+        healthy = [g.index for g in probe_nvml().gpus if g.status == "ok"]
+        return [f"cuda:{i}" for i in healthy] or ["cpu"]
+
+    interpreter = _run("bench", as_json, lambda: _interpreter(python))
+    targets = _run("bench", as_json, devices)
+    seconds = budget if budget is not None else (15.0 if quick else 60.0)
+    if not 1 <= seconds <= 3600:
+        raise _fail("bench", f"--budget must be between 1 and 3600 seconds, got {seconds:g}", as_json)
+    card_db = _run("bench", as_json, lambda: _database(cards).cards)
+    report = _measure(interpreter, targets, seconds, quick, card_db, live=not as_json)
+    bench_report = BenchReport(
+        host=socket.gethostname(),
+        taken_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        python=interpreter,
+        budget_s=seconds,
+        interrupted=report[1],
+        devices=report[0],
+    )
+    saved = None
+    if save and any(d.training for d in bench_report.devices):
+        from advisor.bench.calibration import save as save_report
+
+        saved = str(save_report(bench_report))
+
+    def render() -> None:
+        from advisor.render.bench import render_bench
+        from advisor.render.console import make_console
+
+        render_bench(make_console(), bench_report, saved)
+
+    _emit("bench", as_json, bench_report, render)
+    if bench_report.interrupted:
+        raise typer.Exit(130)
+
+
+def _measure(
+    python: str, targets: list[str], seconds: float, quick: bool, cards: Any, live: bool
+) -> tuple[list[Any], bool]:
+    from advisor.bench.runner import run_device
+    from advisor.render.console import make_console
+
+    console = make_console(stderr=True)
+    results: list[Any] = []
+    interrupted = False
+    for target in targets:
+        status = None
+        if live and console.is_terminal:
+            status = console.status(f"bench {target}: starting")
+            status.start()
+
+        def progress(event: dict[str, Any], target: str = target, status: Any = status) -> None:
+            what = event.get("dtype") or event.get("kind") or ""
+            if status is not None:
+                status.update(f"bench {target}: {event['stage']} {what}")
+            elif live and event["stage"] != "done":
+                console.print(f"bench {target}: {event['stage']} {what}".rstrip())
+
+        try:
+            result, interrupted = run_device(
+                python, target, budget_s=seconds, quick=quick, cards=cards, on_event=progress
+            )
+        finally:
+            if status is not None:
+                status.stop()
+        results.append(result)
+        if interrupted:
+            break
+    return results, interrupted
 
 
 @app.command()

@@ -63,3 +63,17 @@ def test_check_runs_on_the_real_machine(cli: Cli) -> None:
     assert result.exit_code in (0, 1)
     report = json.loads(result.stdout)["result"]
     assert report["gpus"], report
+
+
+def test_bench_reaches_70_percent_of_the_datasheet() -> None:
+    from advisor.bench.runner import run_device
+    from advisor.knowledge.cards import load_cards
+
+    dev, _ = run_device(sys.executable, "cuda:0", budget_s=30, quick=True,
+                        cards=load_cards(include_user_config=False).cards)
+    if dev.card is None:
+        pytest.skip(f"{dev.name} is not in the card database")
+    for m in dev.matmul:
+        if m.name in ("fp16", "bf16") and m.fraction_of_datasheet is not None:
+            assert m.fraction_of_datasheet >= 0.70, m
+    assert dev.training is not None and dev.training.loss_last < dev.training.loss_first

@@ -1,0 +1,1 @@
+"""`advisor bench`: measure this machine in the target interpreter and calibrate the estimates."""
