@@ -70,7 +70,7 @@ def test_every_preset_estimates(name: str, cli: Cli) -> None:
     assert memory["total"] == sum(
         memory[k] for k in ("weights", "gradients", "optimizer", "activations", "kv_cache", "overhead")
     )
-    assert r["speed"]["utilization"] == 0.40
+    assert 0.2 < r["speed"]["utilization"] < 0.40  # H100 is bandwidth-poor for its FLOPS
 
 
 def test_mixtral_counts_active_experts_for_speed() -> None:

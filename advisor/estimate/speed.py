@@ -6,9 +6,16 @@ frozen weights' gradients (about 2N of the 6N). Inference splits into prefill (c
 2N per token) and decode (memory bound: every weight and the KV cache read once per step).
 
 The utilization figures are planning defaults, replaced by what `advisor bench` measures:
-- training MFU 0.40: Llama 2 (arXiv 2307.09288, Table 2) implies 0.39-0.43 on A100-80GB;
-  Llama 3 (arXiv 2407.21783) reports 0.38-0.43 BF16 MFU on H100.
+- training MFU 0.40 on the reference card (A100 SXM4 80GB): Llama 2 (arXiv 2307.09288, Table 2)
+  implies 0.39-0.43 on A100-80GB; Llama 3 (arXiv 2407.21783) reports 0.38-0.43 on H100.
 - prefill 0.50 of tensor peak; decode 0.60 of memory bandwidth (assumed).
+
+Cards differ in more than peak FLOPS: part of a training step (norms, activations, softmax,
+the optimizer) is bound by memory bandwidth. The fraction of its peak a card reaches is modelled
+as 1 / (1 + g·P/W) (P peak TFLOPS, W GB/s), a roofline blend, with g = MEMORY_SHARE·(1024/hidden)
+because a layer's FLOPs per token grow with hidden² and its memory traffic with hidden. g was
+fitted once (g = 7.49 at hidden 1024) on Lambda's 2023 BERT-Large measurements and is checked on
+their older, independent set (data/benchmarks.yaml, tests/test_speed_vs_published.py).
 """
 
 from __future__ import annotations
@@ -22,6 +29,25 @@ from advisor.knowledge.models import ModelSpec
 TRAIN_MFU = 0.40
 PREFILL_MFU = 0.50
 DECODE_BANDWIDTH_UTIL = 0.60
+MEMORY_SHARE = 7.49  # g at hidden 1024, fitted on data/benchmarks.yaml lambda-2023
+REFERENCE_HIDDEN = 1024
+# The card the default MFU was observed on (Llama 2 on A100-80GB SXM: 312 TFLOPS bf16, 2039 GB/s).
+REFERENCE_PEAK_TFLOPS, REFERENCE_BANDWIDTH_GBS = 312.0, 2039.0
+
+
+def roofline_fraction(peak_tflops: float, bandwidth_gbs: float, hidden: int | None) -> float:
+    """The fraction of its peak a card can reach when part of the work is bandwidth bound."""
+    g = MEMORY_SHARE * REFERENCE_HIDDEN / (hidden or REFERENCE_HIDDEN)
+    return 1.0 / (1.0 + g * peak_tflops / bandwidth_gbs)
+
+
+def default_mfu(base: float, peak_tflops: float, bandwidth_gbs: float, hidden: int | None) -> float:
+    """`base` observed on the reference card, carried over to this card through the roofline."""
+    return (
+        base
+        * roofline_fraction(peak_tflops, bandwidth_gbs, hidden)
+        / roofline_fraction(REFERENCE_PEAK_TFLOPS, REFERENCE_BANDWIDTH_GBS, hidden)
+    )
 
 
 class SpeedEstimate(BaseModel):
@@ -88,13 +114,19 @@ def estimate_speed(
     dtype = compute_dtype(job)
     peak = peak_tflops(card, dtype)
     flops = training_flops_per_token(model, job, seq)
-    default = TRAIN_MFU if job.training else PREFILL_MFU
-    util = mfu if mfu is not None else default
-    source = mfu_source or (
-        "default planning MFU (Llama 2/3 papers imply 0.38-0.43)"
-        if job.training
-        else "assumed prefill utilization"
-    )
+    base_mfu = TRAIN_MFU if job.training else PREFILL_MFU
+    if mfu is not None:
+        util, source = mfu, mfu_source or "given"
+    elif peak is not None:
+        util = default_mfu(base_mfu, peak, card.memory_bandwidth_gbs, model.hidden_size)
+        source = (
+            f"{base_mfu:.0%} on an A100 SXM4 80GB (Llama 2/3 papers imply 38-43%), carried to this "
+            "card by its compute/bandwidth balance"
+            if job.training
+            else "assumed prefill utilization, carried by compute/bandwidth balance"
+        )
+    else:
+        util, source = base_mfu, "default"
     base = dict(
         card=card.name,
         dtype=dtype,
