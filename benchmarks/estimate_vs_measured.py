@@ -40,6 +40,17 @@ class Case:
     optimizer: str = "adamw"
 
 
+LLAMA_STYLE = GPTConfig(
+    hidden=256,
+    layers=3,
+    heads=8,
+    kv_heads=2,
+    intermediate=688,
+    mlp="swiglu",
+    norm="rmsnorm",
+    tie=False,
+    vocab=1000,
+)
 CASES = [
     Case("gpt tiny fp32 sdpa", "gpt", GPTConfig(hidden=128, layers=2, heads=4, intermediate=512), 4, 64),
     Case("gpt small fp32 eager", "gpt", GPTConfig(), 2, 128, attention="eager"),
@@ -49,34 +60,14 @@ CASES = [
     Case(
         "llama-style gqa swiglu rms",
         "gpt",
-        GPTConfig(
-            hidden=256,
-            layers=3,
-            heads=8,
-            kv_heads=2,
-            intermediate=688,
-            mlp="swiglu",
-            norm="rmsnorm",
-            tie=False,
-            vocab=1000,
-        ),
+        LLAMA_STYLE,
         2,
         192,
     ),
     Case(
         "llama-style amp eager",
         "gpt",
-        GPTConfig(
-            hidden=256,
-            layers=3,
-            heads=8,
-            kv_heads=2,
-            intermediate=688,
-            mlp="swiglu",
-            norm="rmsnorm",
-            tie=False,
-            vocab=1000,
-        ),
+        LLAMA_STYLE,
         2,
         128,
         attention="eager",
