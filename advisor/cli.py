@@ -54,6 +54,24 @@ CardsOpt = Annotated[
     ),
 ]
 
+TaskOpt = Annotated[str, typer.Option(help="train | finetune | lora | qlora | inference")]
+PrecisionOpt = Annotated[
+    str, typer.Option(help="fp32 | fp16 | bf16 | int8 | int4 (training in fp16/bf16 means mixed precision)")
+]
+OptimizerOpt = Annotated[str, typer.Option(help="adamw | adam | sgd | adam8bit | adafactor")]
+BatchOpt = Annotated[int, typer.Option(help="Micro-batch per GPU.")]
+SeqOpt = Annotated[int | None, typer.Option(help="Sequence length (default: the model's, at most 2048).")]
+CheckpointOpt = Annotated[
+    bool, typer.Option("--grad-checkpointing", help="Recompute activations in backward.")
+]
+AttentionOpt = Annotated[str, typer.Option(help="eager | sdpa (fused/flash)")]
+ModelArg = Annotated[
+    str,
+    typer.Argument(
+        help="A preset (advisor models), a size (7B, 350M, 1.3e9) or a Hugging Face config.json path."
+    ),
+]
+
 T = TypeVar("T")
 
 
@@ -282,7 +300,16 @@ def check(
             snap = take_snapshot(
                 _interpreter(python), timeout_s=_timeout(timeout), probe_python=not no_python
             )
-        return diagnose(snap, compat, cards_db.cards, require_gpu=require_gpu)
+        report = diagnose(snap, compat, cards_db.cards, require_gpu=require_gpu)
+        first = next((g.card for g in report.gpus if g.card is not None and g.status == "ok"), None)
+        if first is None:
+            return report
+        from advisor.knowledge.models import load_models
+        from advisor.recommend import capabilities
+
+        return report.model_copy(
+            update={"capabilities_card": first.name, "capabilities": capabilities(first, load_models())}
+        )
 
     report = _run("check", as_json, compute)
 
@@ -316,26 +343,14 @@ def rules(as_json: JsonOpt = False) -> None:
 
 @app.command()
 def estimate(
-    model: Annotated[
-        str,
-        typer.Argument(
-            help="A preset (advisor models), a size (7B, 350M, 1.3e9) or a Hugging Face config.json path."
-        ),
-    ],
-    task: Annotated[str, typer.Option(help="train | finetune | lora | qlora | inference")] = "finetune",
-    precision: Annotated[
-        str,
-        typer.Option(help="fp32 | fp16 | bf16 | int8 | int4 (training in fp16/bf16 means mixed precision)"),
-    ] = "bf16",
-    optimizer: Annotated[str, typer.Option(help="adamw | adam | sgd | adam8bit | adafactor")] = "adamw",
-    batch: Annotated[int, typer.Option(help="Micro-batch per GPU.")] = 1,
-    seq: Annotated[
-        int | None, typer.Option(help="Sequence length (default: the model's, at most 2048).")
-    ] = None,
-    grad_checkpointing: Annotated[
-        bool, typer.Option("--grad-checkpointing", help="Recompute activations in backward.")
-    ] = False,
-    attention: Annotated[str, typer.Option(help="eager | sdpa (fused/flash)")] = "sdpa",
+    model: ModelArg,
+    task: TaskOpt = "finetune",
+    precision: PrecisionOpt = "bf16",
+    optimizer: OptimizerOpt = "adamw",
+    batch: BatchOpt = 1,
+    seq: SeqOpt = None,
+    grad_checkpointing: CheckpointOpt = False,
+    attention: AttentionOpt = "sdpa",
     gpus: Annotated[int, typer.Option(help="GPUs the job runs on.")] = 1,
     sharding: Annotated[str, typer.Option(help="none | zero1 | zero2 | zero3 (FSDP)")] = "none",
     lora_rank: Annotated[int, typer.Option(help="LoRA rank (all linear layers).")] = 16,
@@ -353,31 +368,15 @@ def estimate(
     Examples: `advisor estimate llama-2-7b --task lora --card 3090 --grad-checkpointing`,
     `advisor estimate 70B --task inference --precision fp16 --card h100 --gpus 2`.
     """
-    from pydantic import ValidationError
-
-    from advisor.estimate.job import Job
     from advisor.estimate.report import EstimateReport
     from advisor.estimate.report import estimate as run_estimate
     from advisor.knowledge.models import resolve_model
 
     def compute() -> EstimateReport:
         spec = resolve_model(model)
-        try:
-            job = Job(
-                task=task,
-                precision=precision,
-                optimizer=optimizer,
-                batch=batch,
-                seq=seq,
-                grad_checkpointing=grad_checkpointing,
-                attention=attention,
-                gpus=gpus,
-                sharding=sharding,
-                lora_rank=lora_rank,
-            )
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            raise AdvisorError(f"--{str(err['loc'][0]).replace('_', '-')}: {err['msg']}") from None
+        job = _job(
+            task, precision, optimizer, batch, seq, grad_checkpointing, attention, gpus, sharding, lora_rank
+        )
         if mfu is not None and not 0 < mfu <= 1:
             raise AdvisorError(f"--mfu must be between 0 and 1, got {mfu:g}")
         chosen = None
@@ -506,6 +505,135 @@ def _measure(
         if interrupted:
             break
     return results, interrupted
+
+
+@app.command()
+def recommend(
+    model: ModelArg,
+    task: TaskOpt = "finetune",
+    precision: PrecisionOpt = "bf16",
+    optimizer: OptimizerOpt = "adamw",
+    batch: BatchOpt = 1,
+    seq: SeqOpt = None,
+    grad_checkpointing: CheckpointOpt = False,
+    attention: AttentionOpt = "sdpa",
+    tokens: Annotated[
+        str, typer.Option(help="Job size in tokens (training tokens, or tokens to generate): 1B, 300M, 2e9.")
+    ] = "1B",
+    budget: Annotated[float | None, typer.Option(help="Most you will spend on cards (USD).")] = None,
+    max_gpus: Annotated[int, typer.Option(help="Most cards you would put in one machine.")] = 8,
+    segment: Annotated[str | None, typer.Option(help="consumer | workstation | datacenter")] = None,
+    new_only: Annotated[bool, typer.Option("--new-only", help="Only new cards (no used prices).")] = False,
+    prices: Annotated[
+        Path | None,
+        typer.Option(
+            help="Your own prices (YAML like data/prices.yaml); they win over the built-in ones.",
+            dir_okay=False,
+        ),
+    ] = None,
+    here: Annotated[bool, typer.Option(help="Include this machine's GPUs (NVML) as a row.")] = True,
+    cards: CardsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Which GPU to buy or rent for a model and a budget, and why each other card lost.
+
+    Example: `advisor recommend llama-2-7b --task lora --budget 2000 --segment consumer`.
+    """
+    from advisor.recommend import Recommendation
+    from advisor.recommend import recommend as run_recommend
+
+    def compute() -> Recommendation:
+        from advisor.bench.calibration import measured_mfu
+        from advisor.estimate.speed import compute_dtype
+        from advisor.knowledge.models import parse_size, resolve_model
+        from advisor.knowledge.prices import load_prices
+
+        spec = resolve_model(model)
+        job = _job(task, precision, optimizer, batch, seq, grad_checkpointing, attention, 1, "none", 16)
+        size = parse_size(tokens)
+        if size is None:
+            raise AdvisorError(f"--tokens must be a count like 1B or 300M, got {tokens!r}")
+        db = _database(cards).cards
+        book = load_prices(prices)
+        dtype = compute_dtype(job)
+        calibration = {c.name: m for c in db if (m := measured_mfu(c.name, dtype)) is not None}
+        current = _current_machine(db) if here else None
+        return run_recommend(
+            spec,
+            job,
+            db,
+            book,
+            budget_usd=budget,
+            max_gpus=max_gpus,
+            segment=segment,
+            new_only=new_only,
+            tokens=float(size),
+            calibration=calibration,
+            current=current,
+        )
+
+    result = _run("recommend", as_json, compute)
+
+    def render() -> None:
+        from advisor.render.console import make_console
+        from advisor.render.recommend import render_recommendation
+
+        render_recommendation(make_console(), result)
+
+    _emit("recommend", as_json, result, render)
+
+
+def _job(
+    task: str,
+    precision: str,
+    optimizer: str,
+    batch: int,
+    seq: int | None,
+    ckpt: bool,
+    attention: str,
+    gpus: int,
+    sharding: str,
+    lora_rank: int,
+) -> Any:
+    from pydantic import ValidationError
+
+    from advisor.estimate.job import Job
+
+    try:
+        return Job(
+            task=task,
+            precision=precision,
+            optimizer=optimizer,
+            batch=batch,
+            seq=seq,
+            grad_checkpointing=ckpt,
+            attention=attention,
+            gpus=gpus,
+            sharding=sharding,
+            lora_rank=lora_rank,
+        )
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise AdvisorError(f"--{str(err['loc'][0]).replace('_', '-')}: {err['msg']}") from None
+
+
+def _current_machine(db: Any) -> Any:
+    """(card, count) of this machine's most common GPU model, from NVML; None without GPUs."""
+    from collections import Counter
+
+    from advisor.knowledge.match import match_nvml
+    from advisor.probe.nvml import probe_nvml
+
+    found = [
+        match_nvml(g.name.value or "", g.pci_device_id.value, db)
+        for g in probe_nvml().gpus
+        if g.status == "ok" and g.name.value
+    ]
+    counted = Counter(c.name for c in found if c is not None)
+    if not counted:
+        return None
+    name, count = counted.most_common(1)[0]
+    return next(c for c in db if c.name == name), count
 
 
 @app.command()

@@ -69,8 +69,9 @@ def test_bench_reaches_70_percent_of_the_datasheet() -> None:
     from advisor.bench.runner import run_device
     from advisor.knowledge.cards import load_cards
 
-    dev, _ = run_device(sys.executable, "cuda:0", budget_s=30, quick=True,
-                        cards=load_cards(include_user_config=False).cards)
+    dev, _ = run_device(
+        sys.executable, "cuda:0", budget_s=30, quick=True, cards=load_cards(include_user_config=False).cards
+    )
     if dev.card is None:
         pytest.skip(f"{dev.name} is not in the card database")
     for m in dev.matmul:

@@ -10,6 +10,7 @@ from advisor.compat.findings import RULES, SEVERITY_ORDER, Facts, Finding
 from advisor.knowledge.cards import Card
 from advisor.knowledge.compat import CompatKnowledge
 from advisor.knowledge.match import match_nvml
+from advisor.recommend import Capability
 from advisor.snapshot import Snapshot
 
 
@@ -37,6 +38,8 @@ class CheckReport(BaseModel):
     findings: list[Finding]
     counts: dict[str, int]
     exit_code: int
+    capabilities_card: str | None = None
+    capabilities: list[Capability] = []
 
 
 def rule_list() -> list[RuleInfo]:

@@ -141,6 +141,16 @@ def render_check(console: Console, report: CheckReport) -> None:
     console.print()
     for f in report.findings:
         _finding(console, f)
+    if report.capabilities:
+        from advisor.render.recommend import capability_lines
+
+        console.print()
+        console.print(f"What one {escape(report.capabilities_card or 'GPU')} can do:")
+        for line in capability_lines(report.capabilities):
+            console.print(f"  {escape(line)}")
+        console.print(
+            "  (advisor estimate MODEL for a given job; advisor recommend MODEL for what to buy or rent)"
+        )
     c = report.counts
     console.print()
     console.print(
