@@ -274,6 +274,13 @@ def check(
     require_gpu: Annotated[
         bool, typer.Option("--require-gpu", help="Fail (exit 1) when no NVIDIA GPU is usable.")
     ] = False,
+    frameworks: Annotated[
+        bool,
+        typer.Option(
+            "--frameworks",
+            help="Also import TensorFlow and JAX to ask which GPUs they see (slower: seconds each).",
+        ),
+    ] = False,
     cards: CardsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -298,7 +305,10 @@ def check(
             from advisor.probe.collect import take_snapshot
 
             snap = take_snapshot(
-                _interpreter(python), timeout_s=_timeout(timeout), probe_python=not no_python
+                _interpreter(python),
+                timeout_s=_timeout(timeout),
+                probe_python=not no_python,
+                frameworks=frameworks,
             )
         report = diagnose(snap, compat, cards_db.cards, require_gpu=require_gpu)
         first = next((g.card for g in report.gpus if g.card is not None and g.status == "ok"), None)

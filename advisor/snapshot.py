@@ -189,6 +189,24 @@ class FrameworkInfo(Frozen):
     error: str | None = None
 
 
+class LoadedLibrary(Frozen):
+    library: str  # libcudart, libcudnn, libnvJitLink ...
+    path: str
+
+
+class PythonEnvironment(Frozen):
+    """What the target interpreter loads and could build with."""
+
+    libraries: list[LoadedLibrary] = []  # from the worker's /proc/self/maps after CUDA init
+    wheels_required: list[str] = []  # torch's Requires-Dist on nvidia-* wheels
+    wheels_installed: dict[str, str | None] = {}
+    nvcc: str | None = None
+    nvcc_version: str | None = None  # "12.4"
+    cuda_home: str | None = None
+    ninja: bool = False
+    packages: dict[str, str] = {}  # flash-attn, xformers, bitsandbytes, triton ... -> version
+
+
 WorkerStatus = Literal["ok", "not_run", "not_found", "timeout", "crashed", "garbage", "failed"]
 
 
@@ -204,6 +222,7 @@ class TargetPython(Frozen):
     torch_import_error: str | None = None
     tensorflow: FrameworkInfo | None = None
     jax: FrameworkInfo | None = None
+    environment: PythonEnvironment | None = None
 
 
 # --- host -------------------------------------------------------------------------------------
@@ -229,6 +248,9 @@ class Host(Frozen):
     pci_gpus: list[PciGpu] = []
     pci_scanned: bool = False  # False: no sysfs (not Linux), so "no GPU on the bus" is unknown
     kernel_module_version: str | None = None  # from /proc/driver/nvidia/version
+    loaded_modules: list[str] = []  # nvidia, nvidia_uvm, nouveau ... from /proc/modules
+    nvml_libraries: list[str] = []  # libnvidia-ml.so.<version> files: the user-space driver
+    compat_libraries: list[str] = []  # CUDA forward-compatibility libcuda on disk
     device_nodes: list[str] = []  # /dev/nvidia*
     environment: dict[str, str] = {}
     container: str | None = None  # "docker", "podman", "kubernetes", ...

@@ -57,6 +57,16 @@ def build_root(root: Path, host: dict[str, Any]) -> Path:
     (root / "dev").mkdir()
     for node in host.get("dev", []):
         (root / "dev" / node).write_text("")
+    if "modules" in host:  # /proc/modules: name size refcount deps state address
+        (root / "proc/modules").write_text(
+            "".join(f"{m} 1 0 - Live 0x0000000000000000\n" for m in host["modules"])
+        )
+    for lib in host.get("files", []):  # driver libraries, cuda-compat libcuda ...
+        path = root / lib.lstrip("/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("")
+    if host.get("dockerenv"):
+        (root / ".dockerenv").write_text("")
     return root
 
 
@@ -69,6 +79,19 @@ def install_machine(machine: dict[str, Any], tmp_path: Path, monkeypatch: pytest
         monkeypatch.delenv(key, raising=False)
     for key, value in machine.get("env", {}).items():
         monkeypatch.setenv(key, value)
+    # The CUDA toolkit the worker finds: CUDA_HOME decides alone when set, so the test machine's
+    # own nvcc never leaks in. A machine may declare one: toolchain: {nvcc: "12.1"}.
+    cuda_home = tmp_path / "cuda"
+    (cuda_home / "bin").mkdir(parents=True)
+    nvcc = machine.get("toolchain", {}).get("nvcc")
+    if nvcc:
+        script = cuda_home / "bin" / "nvcc"
+        script.write_text(
+            "#!/bin/sh\necho 'nvcc: NVIDIA (R) Cuda compiler driver'\n"
+            f"echo 'Cuda compilation tools, release {nvcc}, V{nvcc}.105'\n"
+        )
+        script.chmod(0o755)
+    monkeypatch.setenv("CUDA_HOME", str(cuda_home))
     config = tmp_path / "torch.json"
     config.write_text(json.dumps(machine.get("torch", {"missing": True})))
     monkeypatch.setenv("ADVISOR_FAKE_TORCH", str(config))

@@ -26,10 +26,12 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 def test_check_in_a_real_process_uses_the_prestarted_worker(tmp_path: Path) -> None:
     config = tmp_path / "torch.json"
     config.write_text(json.dumps(load_machine("healthy_rtx3090")["torch"]))
+    (tmp_path / "cuda").mkdir()  # no CUDA toolkit: the machine's own nvcc stays out of the test
     env = {
         "PYTHONPATH": str(TORCH_SITE),
         "ADVISOR_FAKE_TORCH": str(config),
         "ADVISOR_CONFIG_DIR": str(tmp_path),
+        "CUDA_HOME": str(tmp_path / "cuda"),
     }
     done = run("check", "--json", env=env)
     # This machine has no NVIDIA driver: that is a note, not a failure.

@@ -85,3 +85,18 @@ def test_tensorflow_and_jax_are_read_without_importing_them(
     assert t.tensorflow is not None and t.tensorflow.version == "2.15.1"
     assert (t.tensorflow.cuda_version, t.tensorflow.cudnn_version) == ("12.2", "8")
     assert t.jax is not None and (t.jax.version, t.jax.cuda_version) == ("0.4.30", "12")
+
+
+def test_frameworks_flag_asks_tensorflow_for_its_gpus(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import Cli
+    from tests.machines import install_machine, load_machine
+
+    install_machine(load_machine("healthy_rtx3090"), tmp_path, monkeypatch)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TORCH_SITE), str(FAKES / "frameworks_site")]))
+    monkeypatch.setenv("ADVISOR_FAKE_TF_IMPORT", "allow")
+    body = Cli().json("check", "--frameworks", code=1)["result"]
+    assert body["snapshot"]["target"]["tensorflow"]["gpu_count"] == 0
+    f = next(x for x in body["findings"] if x["id"] == "tensorflow-sees-no-gpu")
+    assert f["severity"] == "fail" and "Cannot dlopen some GPU libraries" in f["error_text"]

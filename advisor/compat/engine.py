@@ -5,13 +5,23 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 # Importing the rule modules registers their rules, in report order.
-from advisor.compat import rules_driver, rules_framework, rules_hardware  # noqa: F401
-from advisor.compat.findings import RULES, SEVERITY_ORDER, Facts, Finding
+from advisor.compat import (
+    rules_deep,
+    rules_driver,
+    rules_framework,
+    rules_hardware,
+)
+from advisor.compat.findings import RULES as _REGISTERED
+from advisor.compat.findings import SEVERITY_ORDER, Facts, Finding
 from advisor.knowledge.cards import Card
 from advisor.knowledge.compat import CompatKnowledge
 from advisor.knowledge.match import match_nvml
 from advisor.recommend import Capability
 from advisor.snapshot import Snapshot
+
+# Report order: the driver first, then the framework, the hardware, the deeper checks.
+_ORDER = [m.__name__ for m in (rules_driver, rules_framework, rules_hardware, rules_deep)]
+RULES = sorted(_REGISTERED, key=lambda r: _ORDER.index(r.module))
 
 
 class GpuRow(BaseModel):

@@ -58,6 +58,10 @@ class Rule:
     title: str
     check: RuleFn
 
+    @property
+    def module(self) -> str:
+        return self.check.__module__
+
 
 RULES: list[Rule] = []
 

@@ -16,10 +16,14 @@ HOST_ROOT = Path("/")  # where /proc, /sys and /dev are read from
 
 
 def take_snapshot(
-    python: str, *, timeout_s: float = DEFAULT_TIMEOUT_S, probe_python: bool = True
+    python: str,
+    *,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    probe_python: bool = True,
+    frameworks: bool = False,
 ) -> Snapshot:
     # Importing torch is the slowest step (about a second); everything else overlaps with it.
-    running = start_target_probe(python, timeout_s) if probe_python else None
+    running = start_target_probe(python, timeout_s, frameworks=frameworks) if probe_python else None
     host = probe_host(HOST_ROOT)
     nvml = probe_nvml()
     target = (

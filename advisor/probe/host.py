@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import socket
 from collections.abc import Mapping
 from pathlib import Path
@@ -62,6 +63,9 @@ def probe_host(root: Path = Path("/"), environ: Mapping[str, str] | None = None)
         pci_gpus=pci_gpus,
         pci_scanned=scanned,
         kernel_module_version=kernel_module_version(root),
+        loaded_modules=loaded_modules(root),
+        nvml_libraries=library_files(root, "libnvidia-ml.so."),
+        compat_libraries=compat_libraries(root, env),
         device_nodes=device_nodes(root),
         environment={k: env[k] for k in ENVIRONMENT_KEYS if k in env},
         container=container_kind(root, env),
@@ -122,6 +126,49 @@ def kernel_module_version(root: Path) -> str | None:
     """The loaded kernel module's version line: 'NVRM version: NVIDIA UNIX ... 550.54.14 ...'."""
     text = _read(root / "proc/driver/nvidia/version")
     return text.splitlines()[0].strip() if text else None
+
+
+LIBRARY_DIRS = (
+    "usr/lib/x86_64-linux-gnu",
+    "usr/lib64",
+    "usr/lib",
+    "usr/lib/aarch64-linux-gnu",
+    "usr/lib/wsl/lib",
+)
+
+
+def loaded_modules(root: Path) -> list[str]:
+    names = [line.split()[0] for line in (_read(root / "proc/modules") or "").splitlines() if line]
+    return sorted(n for n in names if n.startswith(("nvidia", "nouveau")))
+
+
+def library_files(root: Path, prefix: str) -> list[str]:
+    """Versioned driver libraries (libnvidia-ml.so.550.54.14), not the .so.1 symlinks."""
+    found = []
+    for folder in LIBRARY_DIRS:
+        try:
+            found += [
+                str(Path("/") / folder / p.name)
+                for p in (root / folder).glob(prefix + "*")
+                if re.fullmatch(r"\d+\.\d+(\.\d+)?", p.name[len(prefix) :])
+            ]
+        except OSError:
+            continue
+    return sorted(set(found))
+
+
+def compat_libraries(root: Path, env: Mapping[str, str]) -> list[str]:
+    """CUDA forward-compatibility libcuda (cuda-compat packages, NGC images): where it would load."""
+    dirs = {"usr/local/cuda/compat"} | {
+        str(p.relative_to(root)) for p in (root / "usr/local").glob("cuda-*/compat")
+    }
+    dirs |= {d.lstrip("/") for d in env.get("LD_LIBRARY_PATH", "").split(":") if "compat" in d}
+    out = []
+    for d in sorted(dirs):
+        folder = root / d
+        if folder.is_dir() and any(folder.glob("libcuda.so*")):
+            out.append("/" + d)
+    return out
 
 
 def device_nodes(root: Path) -> list[str]:

@@ -96,15 +96,16 @@ def prestart(argv: list[str]) -> None:
     resolved = resolve_interpreter(python)
     if resolved is None or not 0 < timeout <= 3600:
         return
-    _prestarted = spawn(resolved, timeout)
+    args = ("--frameworks",) if "--frameworks" in argv else ()
+    _prestarted = spawn(resolved, timeout, args=args)
     atexit.register(_discard)
 
 
-def claim(executable: str, timeout_s: float) -> RunningProbe | None:
+def claim(executable: str, timeout_s: float, args: tuple[str, ...] = ()) -> RunningProbe | None:
     """The prestarted worker, if it was started for exactly this interpreter and timeout."""
     global _prestarted
     probe, _prestarted = _prestarted, None
-    if probe is not None and (probe.executable, probe.timeout_s) == (executable, timeout_s):
+    if probe is not None and (probe.executable, probe.timeout_s, probe.args) == (executable, timeout_s, args):
         return probe
     if probe is not None and probe.process is not None:
         kill(probe.process)

@@ -16,14 +16,26 @@ from typing import Any
 
 from advisor.probe import spawn as spawn_module
 from advisor.probe.spawn import DEFAULT_TIMEOUT_S, RunningProbe
-from advisor.snapshot import FrameworkInfo, TargetPython, TorchDevice, TorchInfo
+from advisor.snapshot import (
+    FrameworkInfo,
+    LoadedLibrary,
+    PythonEnvironment,
+    TargetPython,
+    TorchDevice,
+    TorchInfo,
+)
 
 MARK = "@@advisor@@ "
 
 
-def start_target_probe(executable: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> RunningProbe:
+def start_target_probe(
+    executable: str, timeout_s: float = DEFAULT_TIMEOUT_S, *, frameworks: bool = False
+) -> RunningProbe:
     """The worker for this interpreter: the one `main` prestarted, or a new one."""
-    return spawn_module.claim(executable, timeout_s) or spawn_module.spawn(executable, timeout_s)
+    args = ("--frameworks",) if frameworks else ()
+    return spawn_module.claim(executable, timeout_s, args) or spawn_module.spawn(
+        executable, timeout_s, args=args
+    )
 
 
 def finish_target_probe(probe: RunningProbe) -> TargetPython:
@@ -51,8 +63,10 @@ def finish_target_probe(probe: RunningProbe) -> TargetPython:
     return result.model_copy(update={"pid": proc.pid})
 
 
-def run_target_probe(executable: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> TargetPython:
-    return finish_target_probe(start_target_probe(executable, timeout_s))
+def run_target_probe(
+    executable: str, timeout_s: float = DEFAULT_TIMEOUT_S, *, frameworks: bool = False
+) -> TargetPython:
+    return finish_target_probe(start_target_probe(executable, timeout_s, frameworks=frameworks))
 
 
 def _tail(text: str, lines: int = 3) -> str:
@@ -88,11 +102,13 @@ def parse_worker_output(
     common: dict[str, Any] = {"executable": executable, "stage": last, "duration_s": duration_s}
     start = by.get("start", {})
     common["python_version"] = start.get("python_version")
-    common["tensorflow"] = _framework(start.get("tensorflow"))
-    common["jax"] = _framework(start.get("jax"))
+    seen = by.get("frameworks", {})
+    common["tensorflow"] = _framework(start.get("tensorflow"), seen.get("tensorflow"))
+    common["jax"] = _framework(start.get("jax"), seen.get("jax"))
     torch_stage = by.get("torch", {})
     common["torch_import_error"] = torch_stage.get("import_error")
     common["torch"] = _torch(stages) if "version" in torch_stage else None
+    common["environment"] = _environment(by.get("environment"))
 
     if timed_out:
         return TargetPython(
@@ -128,9 +144,28 @@ def parse_worker_output(
     return TargetPython(status="ok", **common)
 
 
-def _framework(data: Any) -> FrameworkInfo | None:
+def _environment(data: Any) -> PythonEnvironment | None:
+    if not isinstance(data, dict):
+        return None
+    wheels = data.get("wheels") or {}
+    tools = data.get("toolchain") or {}
+    return PythonEnvironment(
+        libraries=[LoadedLibrary(**lib) for lib in data.get("libraries") or []],
+        wheels_required=list(wheels.get("required") or []),
+        wheels_installed=dict(wheels.get("installed") or {}),
+        nvcc=tools.get("nvcc"),
+        nvcc_version=tools.get("nvcc_version"),
+        cuda_home=tools.get("cuda_home"),
+        ninja=bool(tools.get("ninja")),
+        packages=dict(data.get("packages") or {}),
+    )
+
+
+def _framework(data: Any, seen: Any = None) -> FrameworkInfo | None:
     if not isinstance(data, dict) or not data.get("version"):
         return None
+    if isinstance(seen, dict):  # --frameworks: the framework was imported and asked for GPUs
+        data = {**data, **seen}
     return FrameworkInfo(
         **{
             k: (str(v) if v is not None and k != "gpu_count" else v)

@@ -156,6 +156,128 @@ def device(torch: Any, index: int) -> None:
     emit("device", **data)
 
 
+LIBRARIES = (
+    "libcuda.so",
+    "libcudart",
+    "libcudnn",
+    "libnvJitLink",
+    "libcublas",
+    "libnccl",
+    "libnvrtc",
+    "libcusparse",
+)
+PACKAGES = (
+    "flash-attn",
+    "flash_attn",
+    "xformers",
+    "bitsandbytes",
+    "triton",
+    "deepspeed",
+    "apex",
+    "ninja",
+    "vllm",
+)
+
+
+def loaded_libraries() -> list[dict[str, str]]:
+    """The CUDA libraries this process has mapped (after CUDA init): what torch really uses."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            return parse_maps(maps.read())
+    except OSError:
+        return []
+
+
+def parse_maps(text: str) -> list[dict[str, str]]:
+    paths = {line.split()[-1] for line in text.splitlines() if "/" in line and ".so" in line}
+    out = []
+    for path in sorted(paths):
+        base = os.path.basename(path)
+        for lib in LIBRARIES:
+            if base.startswith(lib):
+                out.append({"library": lib.replace(".so", ""), "path": path})
+    return out
+
+
+def nvidia_wheels() -> dict[str, object]:
+    """What the torch wheel asks for (Requires-Dist nvidia-*) and what is installed."""
+    try:
+        from importlib import metadata
+
+        requires = [r for r in (metadata.requires("torch") or []) if r.lower().startswith("nvidia-")]
+    except Exception:
+        return {"required": [], "installed": {}}
+    installed = {}
+    for req in requires:
+        name = req.split(";")[0].split("=")[0].split(">")[0].split("<")[0].split("~")[0].strip()
+        installed[name] = dist_version(name)
+    return {"required": requires, "installed": installed}
+
+
+def toolchain() -> dict[str, object]:
+    """nvcc (CUDA_HOME first, as torch.utils.cpp_extension looks) and ninja: extension builds."""
+    import shutil
+    import subprocess
+
+    home = os.environ.get("CUDA_HOME") or os.environ.get("CUDA_PATH")
+    # torch.utils.cpp_extension's order: CUDA_HOME/CUDA_PATH decides alone when set.
+    candidates = (
+        [os.path.join(home, "bin", "nvcc")]
+        if home
+        else [shutil.which("nvcc") or "", "/usr/local/cuda/bin/nvcc"]
+    )
+    nvcc = next((c for c in candidates if c and os.path.isfile(c)), None)
+    release = None
+    if nvcc:
+        try:
+            out = subprocess.run([nvcc, "--version"], capture_output=True, text=True, timeout=10).stdout
+            for token in out.replace(",", " ").split():
+                if token[:1].isdigit() and "release" in out and token.count(".") == 1:
+                    release = token
+                    break
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return {
+        "nvcc": nvcc,
+        "nvcc_version": release,
+        "cuda_home": home,
+        "ninja": shutil.which("ninja") is not None or dist_version("ninja") is not None,
+    }
+
+
+def frameworks_stage() -> None:
+    """Import TensorFlow and JAX (seconds each) and ask each how many GPUs it sees."""
+    seen: dict[str, dict[str, object]] = {}
+    if dist_version("tensorflow") or dist_version("tensorflow-cpu"):
+        try:
+            import tensorflow as tf  # type: ignore[import-not-found, import-untyped, unused-ignore]
+
+            seen["tensorflow"] = {"gpu_count": len(tf.config.list_physical_devices("GPU"))}
+        except BaseException as exc:
+            seen["tensorflow"] = {"gpu_count": 0, "error": first_line(exc)}
+    if dist_version("jax"):
+        try:
+            import jax  # type: ignore[import-not-found, import-untyped, unused-ignore]
+
+            try:
+                seen["jax"] = {"gpu_count": len(jax.devices("gpu"))}
+            except RuntimeError as exc:  # "Unknown backend: 'gpu' requested"
+                seen["jax"] = {"gpu_count": 0, "error": first_line(exc)}
+        except BaseException as exc:
+            seen["jax"] = {"gpu_count": 0, "error": first_line(exc)}
+    emit("frameworks", **seen)
+
+
+def environment_stage() -> None:
+    emit(
+        "environment",
+        libraries=loaded_libraries(),
+        wheels=nvidia_wheels(),
+        toolchain=toolchain(),
+        packages={p: v for p in PACKAGES if (v := dist_version(p))},
+    )
+
+
 def main() -> None:
     started = time.perf_counter()
     emit(
@@ -174,6 +296,9 @@ def main() -> None:
     emit("torch", import_seconds=time.perf_counter() - started, **torch_stage(torch))
     if "--no-cuda" not in sys.argv:
         cuda_stage(torch)
+    environment_stage()
+    if "--frameworks" in sys.argv:
+        frameworks_stage()
     emit("done", seconds=time.perf_counter() - started)
 
 
