@@ -647,6 +647,96 @@ def _current_machine(db: Any) -> Any:
 
 
 @app.command()
+def cluster(
+    local: Annotated[
+        int | None,
+        typer.Option(
+            "--local", help="Launch N processes on this machine through torchrun (a quick way to try it)."
+        ),
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds before a silent rank is declared lost.")] = 60.0,
+    backend: Annotated[str | None, typer.Option(help="nccl or gloo (default: nccl with GPUs).")] = None,
+    max_size: Annotated[str, typer.Option("--max-size", help="Largest collective message: 4M, 256M.")] = "4M",
+    cards: CardsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The check on every node of a torch.distributed job, compared, and the collective
+    bandwidth between them.
+
+    Run under torchrun: `torchrun --nnodes N --nproc-per-node M -m advisor cluster`
+    (each node's local rank 0 probes its node; everything is gathered on global rank 0).
+    Exit codes as for check.
+    """
+    import os
+
+    def plan() -> tuple[float, tuple[int, ...]]:
+        import re
+
+        if backend not in (None, "nccl", "gloo"):
+            raise AdvisorError(f"--backend must be nccl or gloo, got {backend!r}")
+        if not 1 <= timeout <= 86400:
+            raise AdvisorError(f"--timeout must be between 1 and 86400 seconds, got {timeout:g}")
+        m = re.fullmatch(r"(\d+)\s*([KMG]?)I?B?", max_size.strip().upper())
+        top = int(m.group(1)) * {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[m.group(2)] if m else None
+        if top is None or not 1024 <= top <= 1 << 34:
+            raise AdvisorError(f"--max-size must be a byte count like 4M or 256M, got {max_size!r}")
+        sizes, size = [], 1024
+        while size <= top:
+            sizes.append(size)
+            size *= 4
+        return timeout, tuple(sizes)
+
+    limit, sizes = _run("cluster", as_json, plan)
+    if local is not None:
+        if not 1 <= local <= 64:
+            raise _fail("cluster", f"--local must be between 1 and 64, got {local}", as_json)
+        import subprocess
+
+        argv = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc-per-node",
+            str(local),
+            "-m",
+            "advisor",
+            "cluster",
+            "--timeout",
+            str(limit),
+            "--max-size",
+            max_size,
+        ]
+        argv += ["--json"] if as_json else []
+        argv += ["--backend", backend] if backend else []
+        raise typer.Exit(subprocess.run(argv, check=False).returncode)
+    if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
+        raise _fail(
+            "cluster",
+            "not started by torchrun: run `torchrun --nnodes N --nproc-per-node "
+            "M -m advisor cluster`, or `advisor cluster --local 2` on one machine",
+            as_json,
+        )
+    from advisor.knowledge.compat import load_compat
+    from advisor.probe.worker.cluster_worker import Options, run
+
+    report = run(
+        Options(timeout_s=limit, sizes=sizes, backend=backend), load_compat(), _database(cards).cards
+    )
+    if report is None:  # not global rank 0: rank 0 speaks for the job
+        return
+
+    def render() -> None:
+        from advisor.render.cluster import render_cluster
+        from advisor.render.console import make_console
+
+        render_cluster(make_console(), report)
+
+    _emit("cluster", as_json, report, render)
+    raise typer.Exit(report.exit_code)
+
+
+@app.command()
 def models(as_json: JsonOpt = False) -> None:
     """List the model presets `advisor estimate` knows, with their sources."""
     from pydantic import RootModel

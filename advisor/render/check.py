@@ -118,7 +118,7 @@ def _gpu_table(report: CheckReport) -> Table:
     return table
 
 
-def _finding(console: Console, f: Finding) -> None:
+def render_finding(console: Console, f: Finding) -> None:
     label, style = _MARK[f.severity]
     console.print(f"[{style}]{label:<4}[/] {escape(f.subject)}: {escape(f.summary)} [dim]\\[{f.id}][/]")
     if f.severity == "ok":
@@ -140,7 +140,7 @@ def render_check(console: Console, report: CheckReport) -> None:
         console.print(_gpu_table(report))
     console.print()
     for f in report.findings:
-        _finding(console, f)
+        render_finding(console, f)
     if report.capabilities:
         from advisor.render.recommend import capability_lines
 

@@ -1,0 +1,2 @@
+"""`advisor cluster`: the check on every node of a torch.distributed job, compared, plus the
+bandwidth of the collectives between them."""
