@@ -93,13 +93,22 @@ def _run(command: str, as_json: bool, compute: Callable[[], T]) -> T:
         raise _fail(command, str(exc), as_json) from None
 
 
-def _emit(command: str, as_json: bool, result: BaseModel, render: Callable[[], None]) -> None:
+def _emit(command: str, as_json: bool, result: BaseModel, renderer: str, *extra: Any) -> None:
+    """JSON from the model, or the renderer ("module:function") called with a console and it.
+
+    Renderers are imported only when text is wanted: --json never loads rich's tables.
+    """
     if as_json:
         from advisor.render.jsonout import envelope
 
         typer.echo(envelope(command, result))
-    else:
-        render()
+        return
+    import importlib
+
+    from advisor.render.console import make_console
+
+    module, _, name = renderer.partition(":")
+    getattr(importlib.import_module(module), name)(make_console(), result, *extra)
 
 
 def _version_callback(value: bool) -> None:
@@ -170,13 +179,7 @@ def cards_list(
 
     result = _run("cards list", as_json, compute)
 
-    def render() -> None:
-        from advisor.render.cards import render_card_table
-        from advisor.render.console import make_console
-
-        render_card_table(make_console(), result.cards, result.files)
-
-    _emit("cards list", as_json, result, render)
+    _emit("cards list", as_json, result, "advisor.render.cards:render_card_table")
 
 
 @cards_app.command("show")
@@ -190,13 +193,7 @@ def cards_show(
 
     card = _run("cards show", as_json, lambda: find_card(name, _database(cards).cards))
 
-    def render() -> None:
-        from advisor.render.cards import render_card_sheet
-        from advisor.render.console import make_console
-
-        render_card_sheet(make_console(), card)
-
-    _emit("cards show", as_json, card, render)
+    _emit("cards show", as_json, card, "advisor.render.cards:render_card_sheet")
 
 
 PythonOpt = Annotated[
@@ -249,13 +246,7 @@ def probe(
     limit = _run("probe", as_json, lambda: _timeout(timeout))
     snap = take_snapshot(interpreter, timeout_s=limit, probe_python=not no_python)
 
-    def render() -> None:
-        from advisor.render.check import render_snapshot
-        from advisor.render.console import make_console
-
-        render_snapshot(make_console(), snap)
-
-    _emit("probe", as_json, snap, render)
+    _emit("probe", as_json, snap, "advisor.render.check:render_snapshot")
 
 
 @app.command()
@@ -323,13 +314,7 @@ def check(
 
     report = _run("check", as_json, compute)
 
-    def render() -> None:
-        from advisor.render.check import render_check
-        from advisor.render.console import make_console
-
-        render_check(make_console(), report)
-
-    _emit("check", as_json, report, render)
+    _emit("check", as_json, report, "advisor.render.check:render_check")
     raise typer.Exit(report.exit_code)
 
 
@@ -340,15 +325,7 @@ def rules(as_json: JsonOpt = False) -> None:
 
     from advisor.compat.engine import RuleInfo, rule_list
 
-    listed = rule_list()
-
-    def render() -> None:
-        from advisor.render.check import render_rules
-        from advisor.render.console import make_console
-
-        render_rules(make_console(), listed)
-
-    _emit("rules", as_json, RootModel[list[RuleInfo]](listed), render)
+    _emit("rules", as_json, RootModel[list[RuleInfo]](rule_list()), "advisor.render.check:render_rules")
 
 
 @app.command()
@@ -406,13 +383,7 @@ def estimate(
 
     report = _run("estimate", as_json, compute)
 
-    def render() -> None:
-        from advisor.render.console import make_console
-        from advisor.render.estimate import render_estimate
-
-        render_estimate(make_console(), report)
-
-    _emit("estimate", as_json, report, render)
+    _emit("estimate", as_json, report, "advisor.render.estimate:render_estimate")
 
 
 @app.command()
@@ -471,13 +442,7 @@ def bench(
 
         saved = str(save_report(bench_report))
 
-    def render() -> None:
-        from advisor.render.bench import render_bench
-        from advisor.render.console import make_console
-
-        render_bench(make_console(), bench_report, saved)
-
-    _emit("bench", as_json, bench_report, render)
+    _emit("bench", as_json, bench_report, "advisor.render.bench:render_bench", saved)
     if bench_report.interrupted:
         raise typer.Exit(130)
 
@@ -584,13 +549,7 @@ def recommend(
 
     result = _run("recommend", as_json, compute)
 
-    def render() -> None:
-        from advisor.render.console import make_console
-        from advisor.render.recommend import render_recommendation
-
-        render_recommendation(make_console(), result)
-
-    _emit("recommend", as_json, result, render)
+    _emit("recommend", as_json, result, "advisor.render.recommend:render_recommendation")
 
 
 def _job(
@@ -726,13 +685,7 @@ def cluster(
     if report is None:  # not global rank 0: rank 0 speaks for the job
         return
 
-    def render() -> None:
-        from advisor.render.cluster import render_cluster
-        from advisor.render.console import make_console
-
-        render_cluster(make_console(), report)
-
-    _emit("cluster", as_json, report, render)
+    _emit("cluster", as_json, report, "advisor.render.cluster:render_cluster")
     raise typer.Exit(report.exit_code)
 
 
@@ -744,14 +697,9 @@ def models(as_json: JsonOpt = False) -> None:
     from advisor.knowledge.models import ModelSpec, load_models
 
     presets = _run("models", as_json, load_models)
-
-    def render() -> None:
-        from advisor.render.console import make_console
-        from advisor.render.estimate import render_models
-
-        render_models(make_console(), presets)
-
-    _emit("models", as_json, RootModel[list[ModelSpec]](list(presets)), render)
+    _emit(
+        "models", as_json, RootModel[list[ModelSpec]](list(presets)), "advisor.render.estimate:render_models"
+    )
 
 
 def main() -> None:

@@ -80,7 +80,15 @@ def torch_installed(facts: Facts) -> list[Finding]:
                 subject="torch",
                 summary=f"PyTorch is not installed in {t.executable}.",
                 evidence=[error],
-                fix=s if (s := suggestion_text(facts)) and facts.snapshot.nvml.gpus else None,
+                fix=(
+                    f"if your PyTorch lives in another environment, check that one: advisor check "
+                    "--python /path/to/env/bin/python"
+                    + (
+                        f"; to install one here: {s}"
+                        if (s := suggestion_text(facts)) and facts.snapshot.nvml.gpus
+                        else ""
+                    )
+                ),
             )
         ]
     return [

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from rich.console import Console
 from rich.table import Table
 
 from advisor.knowledge.cards import Card
+from advisor.knowledge.catalog import CardListResult
 
 
 def _num(value: float | None, digits: int = 1) -> str:
@@ -20,7 +19,8 @@ def _price(value: float | None) -> str:
     return "-" if value is None else f"${value:,.0f}"
 
 
-def render_card_table(console: Console, cards: Sequence[Card], files: Sequence[str]) -> None:
+def render_card_table(console: Console, result: CardListResult) -> None:
+    cards, files = result.cards, result.files
     table = Table(title=f"{len(cards)} GPUs", title_justify="left", header_style="bold")
     for header, justify in [
         ("Card", "left"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import RootModel
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -173,7 +174,8 @@ def render_snapshot(console: Console, snap: Snapshot) -> None:
     )
 
 
-def render_rules(console: Console, rules: list[RuleInfo]) -> None:
+def render_rules(console: Console, listed: RootModel[list[RuleInfo]]) -> None:
+    rules = listed.root
     table = Table(header_style="bold", box=None)
     table.add_column("rule")
     table.add_column("checks that")

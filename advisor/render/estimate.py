@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import RootModel
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -88,7 +89,8 @@ def render_estimate(console: Console, r: EstimateReport) -> None:
             )
 
 
-def render_models(console: Console, models: tuple[ModelSpec, ...]) -> None:
+def render_models(console: Console, listed: RootModel[list[ModelSpec]]) -> None:
+    models = listed.root
     table = Table(header_style="bold", box=None)
     for col in ("preset", "model", "params", "kind", "layers", "hidden", "context"):
         table.add_column(col)

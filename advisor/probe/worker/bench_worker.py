@@ -257,7 +257,8 @@ def _train_once(
     step()
     times: list[float] = []
     deadline = time.perf_counter() + budget_s
-    while len(times) < 3 or (time.perf_counter() < deadline and len(times) < 200):
+    # At least 30 steps whatever the budget: enough to see the loss fall on any machine.
+    while len(times) < 30 or (time.perf_counter() < deadline and len(times) < 200):
         times.append(clock.time(step, 1))
     tokens = batch * cfg["seq"]
     stats = summary([tokens / t for t in times])
