@@ -81,7 +81,7 @@ def torch_installed(facts: Facts) -> list[Finding]:
                 summary=f"PyTorch is not installed in {t.executable}.",
                 evidence=[error],
                 fix=(
-                    f"if your PyTorch lives in another environment, check that one: advisor check "
+                    "if your PyTorch lives in another environment, check that one: advisor check "
                     "--python /path/to/env/bin/python"
                     + (
                         f"; to install one here: {s}"
