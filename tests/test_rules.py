@@ -186,3 +186,17 @@ def test_minor_version_compatibility_is_a_warning() -> None:
 def test_card_matching_in_report() -> None:
     report = diagnose(snap([gpu()]), COMPAT, CARDS)
     assert report.gpus[0].card is not None and report.gpus[0].card.name == "GeForce RTX 3090"
+
+
+def test_nvlink_down_on_sxm_only() -> None:
+    sxm = gpu(
+        name=have("NVIDIA H100 80GB HBM3"),
+        compute_capability=have("9.0"),
+        nvlink_links_up=have(0),
+        brand=have("nvidia"),
+    )
+    assert ids(snap([sxm]))["nvlink-down"] == "warn"
+    healthy = sxm.model_copy(update={"nvlink_links_up": have(18)})
+    assert "nvlink-down" not in ids(snap([healthy]))
+    pcie = gpu(nvlink_links_up=have(0))  # an RTX 3090 without a bridge is normal
+    assert "nvlink-down" not in ids(snap([pcie]))

@@ -294,3 +294,27 @@ def mixed(facts: Facts) -> list[Finding]:
             "CUDA_DEVICE_ORDER=PCI_BUS_ID so CUDA's numbering matches nvidia-smi",
         )
     ]
+
+
+@rule("nvlink", "SXM GPUs have their NVLink links up")
+def nvlink(facts: Facts) -> list[Finding]:
+    out = []
+    for gpu in facts.healthy_gpus:
+        card = facts.cards.get(gpu.index)
+        up = gpu.nvlink_links_up.value
+        # SXM boards are built around NVLink; PCIe boards carry it only with an optional bridge.
+        if card is None or "SXM" not in card.name or not card.nvlink_bandwidth_gbs or up != 0:
+            continue
+        out.append(
+            Finding(
+                id="nvlink-down",
+                severity="warn",
+                subject=gpu.label,
+                summary="No NVLink link is up on this SXM GPU: GPU-to-GPU traffic falls back to PCIe "
+                f"(about {card.nvlink_bandwidth_gbs:g} GB/s of NVLink lost).",
+                evidence=["nvmlDeviceGetNvLinkState: 0 active links"],
+                fix="check nvidia-smi nvlink -s and nvidia-smi topo -m; on HGX/DGX systems the NVSwitch "
+                "fabric manager must run (sudo systemctl start nvidia-fabricmanager)",
+            )
+        )
+    return out

@@ -139,6 +139,12 @@ def render_check(console: Console, report: CheckReport) -> None:
     if report.gpus:
         console.print()
         console.print(_gpu_table(report))
+        pairs = report.snapshot.nvml.pairs
+        if pairs:
+            console.print(
+                "Topology: "
+                + escape(" · ".join(f"{p.a}-{p.b} {p.topology.value or p.topology.why()}" for p in pairs))
+            )
     console.print()
     for f in report.findings:
         render_finding(console, f)
