@@ -719,7 +719,9 @@ def main() -> None:
         if "UsageError" in kinds:  # unknown option, bad choice: one line, like every input error
             formatter = getattr(exc, "format_message", None)
             message = formatter() if callable(formatter) else str(exc)
-            typer.echo(f"advisor: error: {message} (see advisor --help)", err=True)
-            sys.exit(2)
+            command = " ".join(a for a in sys.argv[1:3] if not a.startswith("-")) or "advisor"
+            raise SystemExit(
+                _fail(command, f"{message} (see advisor --help)", "--json" in sys.argv[1:]).exit_code
+            ) from None
         raise
     sys.exit(code if isinstance(code, int) else 0)

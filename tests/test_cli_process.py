@@ -86,3 +86,11 @@ def test_json_has_no_colour_even_on_a_forced_terminal(args: list[str]) -> None:
     assert done.returncode == 0
     assert "\x1b[" not in done.stdout
     json.loads(done.stdout)
+
+
+def test_usage_errors_in_json_mode_are_json() -> None:
+    done = run("check", "--json", "--frobnicate")
+    assert done.returncode == 2
+    body = json.loads(done.stdout)
+    assert body["command"] == "check"
+    assert body["error"]["message"].startswith("No such option: --frobnicate")
