@@ -348,7 +348,9 @@ def features(facts: Facts) -> list[Finding]:
                     id="gpu-features",
                     severity="info",
                     subject=gpu.label,
-                    summary=f"Features of compute capability {cc_text}.",
+                    summary=f"Compute capability {cc_text}: "
+                    + " · ".join(f"{name} {'yes' if cc >= need else 'no'}" for name, need in FEATURES)
+                    + ".",
                     evidence=table,
                 )
             )

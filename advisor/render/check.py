@@ -122,7 +122,7 @@ def _gpu_table(report: CheckReport) -> Table:
 def render_finding(console: Console, f: Finding) -> None:
     label, style = _MARK[f.severity]
     console.print(f"[{style}]{label:<4}[/] {escape(f.subject)}: {escape(f.summary)} [dim]\\[{f.id}][/]")
-    if f.severity == "ok":
+    if f.severity == "ok" or f.id == "gpu-features":  # the summary says it all
         return
     for line in f.evidence:
         if line:
@@ -145,8 +145,13 @@ def render_check(console: Console, report: CheckReport) -> None:
                 "Topology: "
                 + escape(" · ".join(f"{p.a}-{p.b} {p.topology.value or p.topology.why()}" for p in pairs))
             )
-    console.print()
-    for f in report.findings:
+    heading = {"fail": "Failures", "warn": "Warnings", "info": "Notes", "ok": "Passed"}
+    shown = None
+    for f in report.findings:  # sorted by severity: one heading per group
+        if f.severity != shown:
+            shown = f.severity
+            console.print()
+            console.print(f"[bold]{heading[f.severity]}[/]")
         render_finding(console, f)
     if report.capabilities:
         from advisor.render.recommend import capability_lines
