@@ -64,7 +64,7 @@ SeqOpt = Annotated[int | None, typer.Option(help="Sequence length (default: the 
 CheckpointOpt = Annotated[
     bool, typer.Option("--grad-checkpointing", help="Recompute activations in backward.")
 ]
-AttentionOpt = Annotated[str, typer.Option(help="eager | sdpa (fused/flash)")]
+AttentionOpt = Annotated[str, typer.Option(help="eager | sdpa (fused; 'flash' is the same here)")]
 ModelArg = Annotated[
     str,
     typer.Argument(
@@ -576,7 +576,8 @@ def _job(
             batch=batch,
             seq=seq,
             grad_checkpointing=ckpt,
-            attention=attention,
+            # FlashAttention and SDPA's fused kernels keep the same tensors for backward.
+            attention="sdpa" if attention in ("flash", "flash2", "fa2") else attention,
             gpus=gpus,
             sharding=sharding,
             lora_rank=lora_rank,

@@ -283,3 +283,9 @@ def test_scaled_sizes_match_their_parameter_count() -> None:
         m = model_from_size(parse_size(text) or 0)
         assert m.params == parse_size(text)
         assert m.hidden_size is not None and m.hidden_size % 128 == 0
+
+
+def test_flash_is_fused_attention(cli: Cli) -> None:
+    flash = est(cli, "gpt2", "--task", "train", "--attention", "flash")["memory"]
+    sdpa = est(cli, "gpt2", "--task", "train", "--attention", "sdpa")["memory"]
+    assert flash == sdpa
