@@ -1,0 +1,205 @@
+"""The typer app and what every command shares: options, one-line errors, JSON or text output.
+
+Exit codes: 0 nothing failed; 1 a check found a failure; 2 usage or input error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+from advisor import __version__
+from advisor.errors import AdvisorError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from advisor.knowledge.cards import CardDatabase
+
+EXIT_CODES_HELP = "Exit codes: 0 = nothing failed, 1 = a check found a failure, 2 = usage or input error."
+
+app = typer.Typer(
+    name="advisor",
+    help=(
+        "GPU hardware advisor for deep learning: what is in this machine, what is wrong with it "
+        "and how to fix it, and which GPU a job needs.\n\n" + EXIT_CODES_HELP
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+cards_app = typer.Typer(
+    help="The GPU card database: specs with their sources.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(cards_app, name="cards")
+
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print JSON (one envelope, no colour) instead of text.")
+]
+CardsOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--cards",
+        help="Your own card YAML: adds cards, or overrides fields of built-in ones (e.g. prices). "
+        "Repeatable. <config dir>/cards.yaml is read too.",
+        envvar="ADVISOR_CARDS",
+        dir_okay=False,
+    ),
+]
+
+TaskOpt = Annotated[str, typer.Option(help="train | finetune | lora | qlora | inference")]
+PrecisionOpt = Annotated[
+    str, typer.Option(help="fp32 | fp16 | bf16 | int8 | int4 (training in fp16/bf16 means mixed precision)")
+]
+OptimizerOpt = Annotated[str, typer.Option(help="adamw | adam | sgd | adam8bit | adafactor")]
+BatchOpt = Annotated[int, typer.Option(help="Micro-batch per GPU.")]
+SeqOpt = Annotated[int | None, typer.Option(help="Sequence length (default: the model's, at most 2048).")]
+CheckpointOpt = Annotated[
+    bool, typer.Option("--grad-checkpointing", help="Recompute activations in backward.")
+]
+AttentionOpt = Annotated[str, typer.Option(help="eager | sdpa (fused; 'flash' is the same here)")]
+ModelArg = Annotated[
+    str,
+    typer.Argument(
+        help="A preset (advisor models), a size (7B, 350M, 1.3e9) or a Hugging Face config.json path."
+    ),
+]
+
+T = TypeVar("T")
+
+
+def _fail(command: str, message: str, as_json: bool) -> typer.Exit:
+    if as_json:
+        from advisor.render.jsonout import envelope
+
+        typer.echo(envelope(command, error=message))
+    else:
+        typer.echo(f"advisor: error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def _run(command: str, as_json: bool, compute: Callable[[], T]) -> T:
+    """Run the pure part of a command; a user error becomes one line and exit code 2."""
+    try:
+        return compute()
+    except AdvisorError as exc:
+        raise _fail(command, str(exc), as_json) from None
+
+
+def _emit(command: str, as_json: bool, result: BaseModel, renderer: str, *extra: Any) -> None:
+    """JSON from the model, or the renderer ("module:function") called with a console and it.
+
+    Renderers are imported only when text is wanted: --json never loads rich's tables.
+    """
+    if as_json:
+        from advisor.render.jsonout import envelope
+
+        typer.echo(envelope(command, result))
+        return
+    import importlib
+
+    from advisor.render.console import make_console
+
+    module, _, name = renderer.partition(":")
+    getattr(importlib.import_module(module), name)(make_console(), result, *extra)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"advisor {__version__} (gpu-advisor)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            help="Show the version and exit.",
+            is_eager=True,
+            callback=_version_callback,
+        ),
+    ] = False,
+) -> None:
+    """GPU hardware advisor for deep learning."""
+
+
+def _database(cards: list[Path] | None) -> CardDatabase:
+    from advisor.knowledge.cards import load_cards
+
+    return load_cards(tuple(cards or ()))
+
+
+PythonOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--python",
+        help="The interpreter whose PyTorch to check (default: the one running advisor). advisor "
+        "runs it in a subprocess and never imports torch itself.",
+    ),
+]
+NoPythonOpt = Annotated[
+    bool, typer.Option("--no-python", help="Skip the framework probe (fast: NVML and host only).")
+]
+TimeoutOpt = Annotated[
+    float,
+    typer.Option("--timeout", help="Seconds to wait for the framework probe before calling it hung."),
+]
+
+
+def _interpreter(python: str | None) -> str:
+    from advisor.probe.spawn import resolve_interpreter
+
+    found = resolve_interpreter(python)
+    if found is None:
+        raise AdvisorError(f"--python {python}: no such executable")
+    return found
+
+
+def _timeout(value: float) -> float:
+    if not value > 0 or value > 3600:
+        raise AdvisorError(f"--timeout must be between 0 and 3600 seconds, got {value:g}")
+    return value
+
+
+def _job(
+    task: str,
+    precision: str,
+    optimizer: str,
+    batch: int,
+    seq: int | None,
+    ckpt: bool,
+    attention: str,
+    gpus: int,
+    sharding: str,
+    lora_rank: int,
+) -> Any:
+    from pydantic import ValidationError
+
+    from advisor.estimate.job import Job
+
+    try:
+        return Job(
+            task=task,
+            precision=precision,
+            optimizer=optimizer,
+            batch=batch,
+            seq=seq,
+            grad_checkpointing=ckpt,
+            # FlashAttention and SDPA's fused kernels keep the same tensors for backward.
+            attention="sdpa" if attention in ("flash", "flash2", "fa2") else attention,
+            gpus=gpus,
+            sharding=sharding,
+            lora_rank=lora_rank,
+        )
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise AdvisorError(f"--{str(err['loc'][0]).replace('_', '-')}: {err['msg']}") from None

@@ -1,0 +1,66 @@
+"""`advisor cards list|show`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from advisor.cli.app import CardsOpt, JsonOpt, _database, _emit, _run, cards_app
+
+
+@cards_app.command("list")
+def cards_list(
+    sort: Annotated[
+        str,
+        typer.Option(
+            "--sort",
+            "-s",
+            help="Sort by a figure: memory_gib, memory_bandwidth_gbs, fp32_tflops, "
+            "fp16_tensor_tflops, bf16_tensor_tflops, tdp_w, release_year, launch_price_usd, "
+            "... (any number field; also name, architecture, segment).",
+        ),
+    ] = "release_year",
+    descending: Annotated[bool, typer.Option("--desc", help="Largest first.")] = False,
+    segment: Annotated[
+        str | None, typer.Option(help="Only consumer, workstation or datacenter cards.")
+    ] = None,
+    arch: Annotated[
+        str | None, typer.Option("--arch", help="Only one architecture, e.g. ampere, hopper.")
+    ] = None,
+    min_memory: Annotated[
+        float | None, typer.Option("--min-memory", help="Only cards with at least this many GB.")
+    ] = None,
+    cards: CardsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the known GPUs with their key figures.
+
+    Examples: `advisor cards list --sort bf16_tensor_tflops --desc`,
+    `advisor cards list --segment consumer --min-memory 24`.
+    """
+    from advisor.knowledge.catalog import CardListResult, select_cards
+
+    def compute() -> CardListResult:
+        db = _database(cards)
+        return select_cards(
+            db, sort=sort, descending=descending, segment=segment, arch=arch, min_memory=min_memory
+        )
+
+    result = _run("cards list", as_json, compute)
+
+    _emit("cards list", as_json, result, "advisor.render.cards:render_card_table")
+
+
+@cards_app.command("show")
+def cards_show(
+    name: Annotated[str, typer.Argument(help='A card, loosely: "3090", "v100 sxm2 32", "h100 pcie".')],
+    cards: CardsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show every figure of one card, with its sources."""
+    from advisor.knowledge.match import find_card
+
+    card = _run("cards show", as_json, lambda: find_card(name, _database(cards).cards))
+
+    _emit("cards show", as_json, card, "advisor.render.cards:render_card_sheet")

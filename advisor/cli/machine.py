@@ -1,0 +1,307 @@
+"""Commands about this machine: probe, check, rules, bench, cluster."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from advisor.cli.app import (
+    CardsOpt,
+    JsonOpt,
+    NoPythonOpt,
+    PythonOpt,
+    TimeoutOpt,
+    _database,
+    _emit,
+    _fail,
+    _interpreter,
+    _run,
+    _timeout,
+    app,
+)
+from advisor.errors import AdvisorError
+
+
+@app.command()
+def probe(
+    python: PythonOpt = None,
+    no_python: NoPythonOpt = False,
+    timeout: TimeoutOpt = 60.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record what is in this machine: GPUs (NVML), driver, host, and the target Python's ML stack.
+
+    `advisor probe --json > box.json` saves a snapshot; `advisor check --snapshot box.json`
+    diagnoses it on any machine.
+    """
+    from advisor.probe.collect import take_snapshot
+
+    interpreter = _run("probe", as_json, lambda: _interpreter(python))
+    limit = _run("probe", as_json, lambda: _timeout(timeout))
+    snap = take_snapshot(interpreter, timeout_s=limit, probe_python=not no_python)
+
+    _emit("probe", as_json, snap, "advisor.render.check:render_snapshot")
+
+
+@app.command()
+def check(
+    python: PythonOpt = None,
+    no_python: NoPythonOpt = False,
+    timeout: TimeoutOpt = 60.0,
+    snapshot: Annotated[
+        Path | None,
+        typer.Option(
+            "--snapshot",
+            help="Diagnose a recorded snapshot (advisor probe --json) instead of this machine.",
+            dir_okay=False,
+        ),
+    ] = None,
+    require_gpu: Annotated[
+        bool, typer.Option("--require-gpu", help="Fail (exit 1) when no NVIDIA GPU is usable.")
+    ] = False,
+    frameworks: Annotated[
+        bool,
+        typer.Option(
+            "--frameworks",
+            help="Also import TensorFlow and JAX to ask which GPUs they see (slower: seconds each).",
+        ),
+    ] = False,
+    cards: CardsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Diagnose this machine: driver, CUDA, PyTorch build, GPU health; each finding with its fix.
+
+    Exit code 0 when nothing failed, 1 when a finding failed (so `advisor check && python
+    train.py` works as a preflight), 2 on bad input.
+    """
+    from advisor.compat.engine import CheckReport, diagnose
+    from advisor.knowledge.compat import load_compat
+
+    def compute() -> CheckReport:
+        # Knowledge and renderers load while the (prestarted) worker is still importing torch.
+        cards_db, compat = _database(cards), load_compat()
+        if not as_json:
+            import advisor.render.check  # noqa: F401
+        if snapshot is not None:
+            from advisor.snapshot_file import load_snapshot
+
+            snap = load_snapshot(snapshot)
+        else:
+            from advisor.probe.collect import take_snapshot
+
+            snap = take_snapshot(
+                _interpreter(python),
+                timeout_s=_timeout(timeout),
+                probe_python=not no_python,
+                frameworks=frameworks,
+            )
+        report = diagnose(snap, compat, cards_db.cards, require_gpu=require_gpu)
+        first = next((g.card for g in report.gpus if g.card is not None and g.status == "ok"), None)
+        if first is None:
+            return report
+        from advisor.knowledge.models import load_models
+        from advisor.recommend import capabilities
+
+        return report.model_copy(
+            update={"capabilities_card": first.name, "capabilities": capabilities(first, load_models())}
+        )
+
+    report = _run("check", as_json, compute)
+
+    _emit("check", as_json, report, "advisor.render.check:render_check")
+    raise typer.Exit(report.exit_code)
+
+
+@app.command()
+def rules(as_json: JsonOpt = False) -> None:
+    """List the diagnosis rules `advisor check` runs."""
+    from pydantic import RootModel
+
+    from advisor.compat.engine import RuleInfo, rule_list
+
+    _emit("rules", as_json, RootModel[list[RuleInfo]](rule_list()), "advisor.render.check:render_rules")
+
+
+@app.command()
+def bench(
+    device: Annotated[
+        str | None, typer.Option(help="cpu or cuda:N (default: every visible GPU, else the CPU).")
+    ] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="About 15 seconds instead of a minute.")] = False,
+    budget: Annotated[
+        float | None, typer.Option(help="Seconds to spend per device (default 60, 15 with --quick).")
+    ] = None,
+    python: PythonOpt = None,
+    save: Annotated[bool, typer.Option(help="Save the results to calibrate advisor estimate.")] = True,
+    cards: CardsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Measure this machine: matmul TFLOPS, memory bandwidth and a real training run.
+
+    Matmul TFLOPS per precision, device and host-to-device bandwidth, and a small transformer
+    trained for real (tokens/s, MFU, peak memory vs the estimate, GPU vs CPU), each figure beside
+    the card's datasheet value.
+
+    Runs in the target Python like `check` (advisor never imports torch). Ctrl-C keeps the results
+    so far.
+    """
+    import socket
+    from datetime import datetime, timezone
+
+    from advisor.bench.results import BenchReport
+
+    def devices() -> list[str]:
+        if device is not None:
+            if device != "cpu" and not (device.startswith("cuda:") and device[5:].isdigit()):
+                raise AdvisorError(f"--device must be cpu or cuda:N, got {device!r}")
+            return [device]
+        from advisor.probe.nvml import probe_nvml
+
+        healthy = [g.index for g in probe_nvml().gpus if g.status == "ok"]
+        return [f"cuda:{i}" for i in healthy] or ["cpu"]
+
+    interpreter = _run("bench", as_json, lambda: _interpreter(python))
+    targets = _run("bench", as_json, devices)
+    seconds = budget if budget is not None else (15.0 if quick else 60.0)
+    if not 1 <= seconds <= 3600:
+        raise _fail("bench", f"--budget must be between 1 and 3600 seconds, got {seconds:g}", as_json)
+    card_db = _run("bench", as_json, lambda: _database(cards).cards)
+    report = _measure(interpreter, targets, seconds, quick, card_db, live=not as_json)
+    bench_report = BenchReport(
+        host=socket.gethostname(),
+        taken_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        python=interpreter,
+        budget_s=seconds,
+        interrupted=report[1],
+        devices=report[0],
+    )
+    saved = None
+    if save and any(d.training for d in bench_report.devices):
+        from advisor.bench.calibration import save as save_report
+
+        saved = str(save_report(bench_report))
+
+    _emit("bench", as_json, bench_report, "advisor.render.bench:render_bench", saved)
+    if bench_report.interrupted:
+        raise typer.Exit(130)
+
+
+def _measure(
+    python: str, targets: list[str], seconds: float, quick: bool, cards: Any, live: bool
+) -> tuple[list[Any], bool]:
+    from advisor.bench.runner import run_device
+    from advisor.render.console import make_console
+
+    console = make_console(stderr=True)
+    results: list[Any] = []
+    interrupted = False
+    for target in targets:
+        status = None
+        if live and console.is_terminal:
+            status = console.status(f"bench {target}: starting")
+            status.start()
+
+        def progress(event: dict[str, Any], target: str = target, status: Any = status) -> None:
+            what = event.get("dtype") or event.get("kind") or ""
+            if status is not None:
+                status.update(f"bench {target}: {event['stage']} {what}")
+            elif live and event["stage"] != "done":
+                console.print(f"bench {target}: {event['stage']} {what}".rstrip())
+
+        try:
+            result, interrupted = run_device(
+                python, target, budget_s=seconds, quick=quick, cards=cards, on_event=progress
+            )
+        finally:
+            if status is not None:
+                status.stop()
+        results.append(result)
+        if interrupted:
+            break
+    return results, interrupted
+
+
+@app.command()
+def cluster(
+    local: Annotated[
+        int | None,
+        typer.Option(
+            "--local", help="Launch N processes on this machine through torchrun (a quick way to try it)."
+        ),
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds before a silent rank is declared lost.")] = 60.0,
+    backend: Annotated[str | None, typer.Option(help="nccl or gloo (default: nccl with GPUs).")] = None,
+    max_size: Annotated[str, typer.Option("--max-size", help="Largest collective message: 4M, 256M.")] = "4M",
+    cards: CardsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check every node of a torchrun job, compare them, and time the collectives.
+
+    Run under torchrun: `torchrun --nnodes N --nproc-per-node M -m advisor cluster`
+    (each node's local rank 0 probes its node; everything is gathered on global rank 0).
+    Exit codes as for check.
+    """
+    import os
+
+    def plan() -> tuple[float, tuple[int, ...]]:
+        import re
+
+        if backend not in (None, "nccl", "gloo"):
+            raise AdvisorError(f"--backend must be nccl or gloo, got {backend!r}")
+        if not 1 <= timeout <= 86400:
+            raise AdvisorError(f"--timeout must be between 1 and 86400 seconds, got {timeout:g}")
+        m = re.fullmatch(r"(\d+)\s*([KMG]?)I?B?", max_size.strip().upper())
+        top = int(m.group(1)) * {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[m.group(2)] if m else None
+        if top is None or not 1024 <= top <= 1 << 34:
+            raise AdvisorError(f"--max-size must be a byte count like 4M or 256M, got {max_size!r}")
+        sizes, size = [], 1024
+        while size <= top:
+            sizes.append(size)
+            size *= 4
+        return timeout, tuple(sizes)
+
+    limit, sizes = _run("cluster", as_json, plan)
+    if local is not None:
+        if not 1 <= local <= 64:
+            raise _fail("cluster", f"--local must be between 1 and 64, got {local}", as_json)
+        import subprocess
+
+        argv = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc-per-node",
+            str(local),
+            "-m",
+            "advisor",
+            "cluster",
+            "--timeout",
+            str(limit),
+            "--max-size",
+            max_size,
+        ]
+        argv += ["--json"] if as_json else []
+        argv += ["--backend", backend] if backend else []
+        raise typer.Exit(subprocess.run(argv, check=False).returncode)
+    if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
+        raise _fail(
+            "cluster",
+            "not started by torchrun: run `torchrun --nnodes N --nproc-per-node "
+            "M -m advisor cluster`, or `advisor cluster --local 2` on one machine",
+            as_json,
+        )
+    from advisor.knowledge.compat import load_compat
+    from advisor.probe.worker.cluster_worker import Options, run
+
+    report = run(
+        Options(timeout_s=limit, sizes=sizes, backend=backend), load_compat(), _database(cards).cards
+    )
+    if report is None:  # not global rank 0: rank 0 speaks for the job
+        return
+
+    _emit("cluster", as_json, report, "advisor.render.cluster:render_cluster")
+    raise typer.Exit(report.exit_code)

@@ -1,0 +1,187 @@
+"""Commands about jobs: estimate, recommend, models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from advisor.cli.app import (
+    AttentionOpt,
+    BatchOpt,
+    CardsOpt,
+    CheckpointOpt,
+    JsonOpt,
+    ModelArg,
+    OptimizerOpt,
+    PrecisionOpt,
+    SeqOpt,
+    TaskOpt,
+    _database,
+    _emit,
+    _job,
+    _run,
+    app,
+)
+from advisor.errors import AdvisorError
+
+
+@app.command()
+def estimate(
+    model: ModelArg,
+    task: TaskOpt = "finetune",
+    precision: PrecisionOpt = "bf16",
+    optimizer: OptimizerOpt = "adamw",
+    batch: BatchOpt = 1,
+    seq: SeqOpt = None,
+    grad_checkpointing: CheckpointOpt = False,
+    attention: AttentionOpt = "sdpa",
+    gpus: Annotated[int, typer.Option(help="GPUs the job runs on.")] = 1,
+    sharding: Annotated[str, typer.Option(help="none | zero1 | zero2 | zero3 (FSDP)")] = "none",
+    lora_rank: Annotated[int, typer.Option(help="LoRA rank (all linear layers).")] = 16,
+    card: Annotated[
+        str | None, typer.Option(help='Check the fit and speed on a card: "3090", "a100 80 sxm".')
+    ] = None,
+    mfu: Annotated[
+        float | None, typer.Option(help="Model-FLOPs utilization to assume (default 0.40 for training).")
+    ] = None,
+    cards: CardsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """How much memory a model needs per GPU, line by line, and how fast it runs on a card.
+
+    Examples: `advisor estimate llama-2-7b --task lora --card 3090 --grad-checkpointing`,
+    `advisor estimate 70B --task inference --precision fp16 --card h100 --gpus 2`.
+    """
+    from advisor.estimate.report import EstimateReport
+    from advisor.estimate.report import estimate as run_estimate
+    from advisor.knowledge.models import resolve_model
+
+    def compute() -> EstimateReport:
+        spec = resolve_model(model)
+        job = _job(
+            task, precision, optimizer, batch, seq, grad_checkpointing, attention, gpus, sharding, lora_rank
+        )
+        if mfu is not None and not 0 < mfu <= 1:
+            raise AdvisorError(f"--mfu must be between 0 and 1, got {mfu:g}")
+        chosen = None
+        if card is not None:
+            from advisor.knowledge.match import find_card
+
+            chosen = find_card(card, _database(cards).cards)
+        used_mfu, source = mfu, "--mfu" if mfu is not None else None
+        if chosen is not None and mfu is None and job.training:
+            from advisor.bench.calibration import measured_mfu
+            from advisor.estimate.speed import compute_dtype
+
+            calibrated = measured_mfu(chosen.name, compute_dtype(job))
+            if calibrated is not None:
+                used_mfu, source = calibrated
+        return run_estimate(spec, job, chosen, mfu=used_mfu, mfu_source=source)
+
+    report = _run("estimate", as_json, compute)
+
+    _emit("estimate", as_json, report, "advisor.render.estimate:render_estimate")
+
+
+@app.command()
+def recommend(
+    model: ModelArg,
+    task: TaskOpt = "finetune",
+    precision: PrecisionOpt = "bf16",
+    optimizer: OptimizerOpt = "adamw",
+    batch: BatchOpt = 1,
+    seq: SeqOpt = None,
+    grad_checkpointing: CheckpointOpt = False,
+    attention: AttentionOpt = "sdpa",
+    tokens: Annotated[
+        str, typer.Option(help="Job size in tokens (training tokens, or tokens to generate): 1B, 300M, 2e9.")
+    ] = "1B",
+    budget: Annotated[float | None, typer.Option(help="Most you will spend on cards (USD).")] = None,
+    max_gpus: Annotated[int, typer.Option(help="Most cards you would put in one machine.")] = 8,
+    segment: Annotated[str | None, typer.Option(help="consumer | workstation | datacenter")] = None,
+    new_only: Annotated[bool, typer.Option("--new-only", help="Only new cards (no used prices).")] = False,
+    prices: Annotated[
+        Path | None,
+        typer.Option(
+            help="Your own prices (YAML like data/prices.yaml); they win over the built-in ones.",
+            dir_okay=False,
+        ),
+    ] = None,
+    here: Annotated[bool, typer.Option(help="Include this machine's GPUs (NVML) as a row.")] = True,
+    cards: CardsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Which GPU to buy or rent for a model and a budget, and why each other card lost.
+
+    Example: `advisor recommend llama-2-7b --task lora --budget 2000 --segment consumer`.
+    """
+    from advisor.recommend import Recommendation
+    from advisor.recommend import recommend as run_recommend
+
+    def compute() -> Recommendation:
+        from advisor.bench.calibration import measured_mfu
+        from advisor.estimate.speed import compute_dtype
+        from advisor.knowledge.models import parse_size, resolve_model
+        from advisor.knowledge.prices import load_prices
+
+        spec = resolve_model(model)
+        job = _job(task, precision, optimizer, batch, seq, grad_checkpointing, attention, 1, "none", 16)
+        size = parse_size(tokens)
+        if size is None:
+            raise AdvisorError(f"--tokens must be a count like 1B or 300M, got {tokens!r}")
+        db = _database(cards).cards
+        book = load_prices(prices)
+        dtype = compute_dtype(job)
+        calibration = {c.name: m for c in db if (m := measured_mfu(c.name, dtype)) is not None}
+        current = _current_machine(db) if here else None
+        return run_recommend(
+            spec,
+            job,
+            db,
+            book,
+            budget_usd=budget,
+            max_gpus=max_gpus,
+            segment=segment,
+            new_only=new_only,
+            tokens=float(size),
+            calibration=calibration,
+            current=current,
+        )
+
+    result = _run("recommend", as_json, compute)
+
+    _emit("recommend", as_json, result, "advisor.render.recommend:render_recommendation")
+
+
+def _current_machine(db: Any) -> Any:
+    """(card, count) of this machine's most common GPU model, from NVML; None without GPUs."""
+    from collections import Counter
+
+    from advisor.knowledge.match import match_nvml
+    from advisor.probe.nvml import probe_nvml
+
+    found = [
+        match_nvml(g.name.value or "", g.pci_device_id.value, db)
+        for g in probe_nvml().gpus
+        if g.status == "ok" and g.name.value
+    ]
+    counted = Counter(c.name for c in found if c is not None)
+    if not counted:
+        return None
+    name, count = counted.most_common(1)[0]
+    return next(c for c in db if c.name == name), count
+
+
+@app.command()
+def models(as_json: JsonOpt = False) -> None:
+    """List the model presets `advisor estimate` knows, with their sources."""
+    from pydantic import RootModel
+
+    from advisor.knowledge.models import ModelSpec, load_models
+
+    presets = _run("models", as_json, load_models)
+    _emit(
+        "models", as_json, RootModel[list[ModelSpec]](list(presets)), "advisor.render.estimate:render_models"
+    )
