@@ -58,6 +58,7 @@ class BenchReport(BaseModel):
 
     schema_version: int = 1
     host: str
+    gpu_uuids: list[str] = []  # with the host name, which machine this was (NVML UUIDs)
     taken_at: str
     python: str
     budget_s: float

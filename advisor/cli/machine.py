@@ -152,16 +152,16 @@ def bench(
     from datetime import datetime, timezone
 
     from advisor.bench.results import BenchReport
+    from advisor.probe.nvml import probe_nvml
+
+    gpus = [g for g in probe_nvml().gpus if g.status == "ok"]
 
     def devices() -> list[str]:
         if device is not None:
             if device != "cpu" and not (device.startswith("cuda:") and device[5:].isdigit()):
                 raise AdvisorError(f"--device must be cpu or cuda:N, got {device!r}")
             return [device]
-        from advisor.probe.nvml import probe_nvml
-
-        healthy = [g.index for g in probe_nvml().gpus if g.status == "ok"]
-        return [f"cuda:{i}" for i in healthy] or ["cpu"]
+        return [f"cuda:{g.index}" for g in gpus] or ["cpu"]
 
     interpreter = _run("bench", as_json, lambda: _interpreter(python))
     targets = _run("bench", as_json, devices)
@@ -172,6 +172,7 @@ def bench(
     report = _measure(interpreter, targets, seconds, quick, card_db, live=not as_json)
     bench_report = BenchReport(
         host=socket.gethostname(),
+        gpu_uuids=[g.uuid.value for g in gpus if g.uuid.value],
         taken_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         python=interpreter,
         budget_s=seconds,
