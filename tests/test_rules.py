@@ -200,3 +200,12 @@ def test_nvlink_down_on_sxm_only() -> None:
     assert "nvlink-down" not in ids(snap([healthy]))
     pcie = gpu(nvlink_links_up=have(0))  # an RTX 3090 without a bridge is normal
     assert "nvlink-down" not in ids(snap([pcie]))
+
+
+def test_fix_commands_quote_an_interpreter_path_with_spaces() -> None:
+    s = snap([gpu()], TorchInfo(version="2.4.1+cpu"))
+    s = s.model_copy(
+        update={"target": s.target.model_copy(update={"executable": "/home/me/My Envs/train/bin/python"})}
+    )
+    fix = next(f for f in diagnose(s, COMPAT, CARDS).findings if f.id == "cpu-only-torch").fix
+    assert fix is not None and "'/home/me/My Envs/train/bin/python' -m pip install" in fix

@@ -46,7 +46,10 @@ class Facts:
 
     @property
     def python_cmd(self) -> str:
-        return self.snapshot.target.executable
+        """The target interpreter, quoted for a shell (paths with spaces exist)."""
+        import shlex
+
+        return shlex.quote(self.snapshot.target.executable)
 
 
 RuleFn = Callable[[Facts], list[Finding]]

@@ -49,7 +49,8 @@ def worker_status(facts: Facts) -> list[Finding]:
                 subject="torch",
                 summary="The Python process crashed while importing torch or initialising CUDA.",
                 evidence=[t.detail or "", f"interpreter: {where}"],
-                fix=f"reproduce with: {where} -X faulthandler -c 'import torch; torch.zeros(1).cuda()' "
+                fix=f"reproduce with: {facts.python_cmd} -X faulthandler -c "
+                "'import torch; torch.zeros(1).cuda()' "
                 "— a crash here usually means mismatched CUDA libraries on LD_LIBRARY_PATH or a "
                 "broken driver install",
             )
@@ -61,7 +62,8 @@ def worker_status(facts: Facts) -> list[Finding]:
             subject="torch",
             summary="The framework probe gave no usable answer, so PyTorch could not be checked.",
             evidence=[t.detail or "", f"interpreter: {where}"],
-            fix=f"run it by hand to see what is printed: {where} -c 'import torch; print(torch.__version__)'",
+            fix=f"run it by hand to see what is printed: {facts.python_cmd} -c "
+            "'import torch; print(torch.__version__)'",
         )
     ]
 
@@ -100,7 +102,7 @@ def torch_installed(facts: Facts) -> list[Finding]:
             evidence=[f"interpreter: {t.executable}"],
             error_text=error,
             fix="a missing or mismatched CUDA library is the usual cause: check LD_LIBRARY_PATH, "
-            f"then reinstall torch with its own libraries ({t.executable} -m pip install "
+            f"then reinstall torch with its own libraries ({facts.python_cmd} -m pip install "
             "--force-reinstall torch)",
         )
     ]
