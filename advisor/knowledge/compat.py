@@ -5,8 +5,10 @@ Versions are compared as `packaging.version.Version`, never as strings.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -56,6 +58,32 @@ class ArchitectureSupport(_Row):
     sources: list[str] = Field(min_length=1)
     confirmed: bool
     notes: str | None = None
+    # The driver side: the first Linux driver branch that runs this architecture, and the last one
+    # (an older GPU is dropped by new branches). None: no limit known.
+    first_driver_branch: int | None = None
+    last_driver_branch: int | None = None
+    driver_source: str | None = None
+    driver_confirmed: bool = False
+    driver_notes: str | None = None
+
+
+class DriverBranch(_Row):
+    """An NVIDIA Linux driver branch (R580 ...): the newest CUDA it runs, its support lifetime."""
+
+    branch: int
+    kind: Literal["lts", "production", "new_feature"]
+    max_cuda: str
+    end_of_life: str | None = None  # "2028-08"; None: not announced
+    source: str
+    confirmed: bool
+    evidence: str | None = None
+
+
+@dataclass(frozen=True)
+class DriverAdvice:
+    branch: DriverBranch
+    min_version: str | None  # the branch's first release for its newest CUDA (Table 3), if known
+    limited_by: str | None  # "kepler is supported up to R470": why not a newer branch
 
 
 class TorchVariant(_Row):
@@ -91,6 +119,7 @@ class CompatKnowledge(_Row):
     architectures: list[ArchitectureSupport]
     torch_releases: list[TorchRelease]
     messages: dict[str, Message]
+    driver_branches: list[DriverBranch] = []
 
     # -- questions ---------------------------------------------------------------------------
 
@@ -128,6 +157,43 @@ class CompatKnowledge(_Row):
     def torch_release(self, torch_version: str) -> TorchRelease | None:
         want = _major_minor(torch_version.split("+")[0])
         return next((r for r in self.torch_releases if _major_minor(r.torch) == want), None)
+
+    def driver_for(self, ccs: list[str], *, today: str, cuda_major: int | None = None) -> DriverAdvice | None:
+        """The driver branch to install for GPUs of these compute capabilities.
+
+        The oldest long-term-support branch still supported on ``today`` (YYYY-MM) that runs every
+        one of these GPUs and CUDA ``cuda_major`` builds: the most widely packaged choice that is
+        new enough. Failing that (an old GPU whose last branch has ended), the newest branch that
+        still runs the GPUs.
+        """
+        archs = [a for a in (self.architecture(cc) for cc in ccs) if a is not None]
+        low = max((a.first_driver_branch or 0 for a in archs), default=0)
+        capped = [a for a in archs if a.last_driver_branch is not None]
+        high = min((a.last_driver_branch or 0 for a in capped), default=None)
+        fits = [b for b in self.driver_branches if b.branch >= low and (high is None or b.branch <= high)]
+        if not fits:
+            return None
+        current = [
+            b
+            for b in fits
+            if b.kind == "lts"
+            and b.end_of_life is not None
+            and b.end_of_life >= today[:7]
+            and (cuda_major is None or Version(b.max_cuda).major >= cuda_major)
+        ]
+        pick = min(current, key=lambda b: b.branch) if current else max(fits, key=lambda b: b.branch)
+        row = self.toolkit_driver(pick.max_cuda)
+        same_branch = row is not None and row.linux_min_driver.split(".")[0] == str(pick.branch)
+        limit = min(capped, key=lambda a: a.last_driver_branch or 0) if capped else None
+        return DriverAdvice(
+            branch=pick,
+            min_version=row.linux_min_driver if row is not None and same_branch else None,
+            limited_by=(
+                f"the last branch for {limit.architecture.capitalize()} GPUs"
+                if limit is not None and pick.branch == limit.last_driver_branch
+                else None
+            ),
+        )
 
     def message(self, key: str, **values: object) -> str:
         return self.messages[key].text.format(**values)
