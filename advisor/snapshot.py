@@ -10,7 +10,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SNAPSHOT_SCHEMA_VERSION = 1
+SNAPSHOT_SCHEMA_VERSION = 2  # 2: host reads are Readings; the target says how it was chosen
 
 T = TypeVar("T")
 
@@ -170,6 +170,7 @@ class TorchInfo(Frozen):
     cuda_version: str | None = None  # torch.version.cuda; None on CPU-only and ROCm builds
     hip_version: str | None = None
     cudnn_version: int | None = None  # torch.backends.cudnn.version()
+    cudnn_error: str | None = None  # what cudnn.version() raised (a runtime cuDNN of another version)
     nccl_version: str | None = None
     arch_list: list[str] = []  # torch.cuda.get_arch_list(): "sm_80", "compute_90"
     cuda_available: bool = False
@@ -177,6 +178,7 @@ class TorchInfo(Frozen):
     devices: list[TorchDevice] = []
     init_error: str | None = None  # the exception or warning CUDA initialisation gave
     warnings: list[str] = []
+    installer: str | None = None  # torch's .dist-info INSTALLER: "pip", "conda", "uv" ...
 
 
 class FrameworkInfo(Frozen):
@@ -194,12 +196,24 @@ class LoadedLibrary(Frozen):
     path: str
 
 
+class LibraryCopies(Frozen):
+    """Where the target finds a shared library an import error names: who would win the load."""
+
+    library: str  # "libnvJitLink.so.12", from the import error
+    on_ld_library_path: list[str] = []  # copies in $LD_LIBRARY_PATH directories, in search order
+    in_wheels: list[str] = []  # copies in site-packages (nvidia/*/lib, torch/lib)
+
+
 class PythonEnvironment(Frozen):
     """What the target interpreter loads and could build with."""
 
     libraries: list[LoadedLibrary] = []  # from the worker's /proc/self/maps after CUDA init
     wheels_required: list[str] = []  # torch's Requires-Dist on nvidia-* wheels
     wheels_installed: dict[str, str | None] = {}
+    wheel_sites: dict[str, str] = Field(
+        default_factory=dict, description="site-packages folder of torch and each nvidia-* wheel"
+    )
+    import_library: LibraryCopies | None = None  # the library a failed `import torch` named
     nvcc: str | None = None
     nvcc_version: str | None = None  # "12.4"
     cuda_home: str | None = None
@@ -210,14 +224,39 @@ class PythonEnvironment(Frozen):
 WorkerStatus = Literal["ok", "not_run", "not_found", "timeout", "crashed", "garbage", "failed"]
 
 
+# How the interpreter to check was chosen, in the order advisor tries them.
+ChosenBy = Literal[
+    "--python",
+    "$ADVISOR_PYTHON",
+    "$VIRTUAL_ENV",
+    "$CONDA_PREFIX",
+    "python3 on PATH",
+    "python on PATH",
+    "advisor's own",
+    "torchrun",  # advisor cluster: the interpreter the job runs in
+]
+
+
+class OtherPython(Frozen):
+    """Another interpreter found on this machine, and whether it has torch (without importing it)."""
+
+    executable: str
+    found_by: str  # "$CONDA_PREFIX", "conda environments.txt", "python3 on PATH" ...
+    torch_path: str | None = None  # the torch package folder in its site-packages; None: no torch
+    torch_version: str | None = None  # from torch's .dist-info folder name
+
+
 class TargetPython(Frozen):
     executable: str
+    chosen_by: ChosenBy | None = None
+    others: list[OtherPython] = []  # filled when the chosen one has no torch
     pid: int | None = Field(default=None, description="the worker's pid, to discount its GPU use")
     status: WorkerStatus
     detail: str | None = None
     stage: str | None = Field(default=None, description="last stage the worker reported")
     duration_s: float | None = None
     python_version: str | None = None
+    conda_env: bool | None = None  # the interpreter's prefix is a conda environment (conda-meta/)
     torch: TorchInfo | None = None
     torch_import_error: str | None = None
     tensorflow: FrameworkInfo | None = None
@@ -245,16 +284,31 @@ class Host(Frozen):
     cpu_cores: int | None = None
     memory_total_bytes: int | None = None
     python: str | None = None  # advisor's own interpreter version
-    pci_gpus: list[PciGpu] = []
-    pci_scanned: bool = False  # False: no sysfs (not Linux), so "no GPU on the bus" is unknown
-    kernel_module_version: str | None = None  # from /proc/driver/nvidia/version
-    loaded_modules: list[str] = []  # nvidia, nvidia_uvm, nouveau ... from /proc/modules
+    # Each read of the machine that can fail is a Reading: an unreadable /dev is "unknown", never
+    # "no device nodes". not_found means the thing is not there (e.g. no module loaded).
+    pci_gpus: Reading[list[PciGpu]] = _unprobed()  # /sys/bus/pci/devices
+    kernel_module_version: Reading[str] = _unprobed()  # /proc/driver/nvidia/version, first line
+    loaded_modules: Reading[list[str]] = _unprobed()  # nvidia, nvidia_uvm, nouveau: /proc/modules
     nvml_libraries: list[str] = []  # libnvidia-ml.so.<version> files: the user-space driver
     compat_libraries: list[str] = []  # CUDA forward-compatibility libcuda on disk
-    device_nodes: list[str] = []  # /dev/nvidia*
+    device_nodes: Reading[list[str]] = _unprobed()  # /dev/nvidia*
+    secure_boot: Reading[bool] = _unprobed()  # the EFI SecureBoot variable
+    tegra_release: str | None = None  # /etc/nv_tegra_release, first line: a Jetson board
     environment: dict[str, str] = {}
     container: str | None = None  # "docker", "podman", "kubernetes", ...
     wsl: Literal["wsl1", "wsl2"] | None = None
+
+    @property
+    def pci_nvidia(self) -> list[PciGpu]:
+        return self.pci_gpus.value or []
+
+    @property
+    def nodes(self) -> list[str]:
+        return self.device_nodes.value or []
+
+    @property
+    def modules(self) -> list[str]:
+        return self.loaded_modules.value or []
 
 
 class Snapshot(Frozen):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -28,6 +29,9 @@ def load_snapshot(path: Path) -> Snapshot:
     if not isinstance(doc, dict):
         raise AdvisorError(f"{path}: expected a snapshot object, found {type(doc).__name__}")
     version = doc.get("schema_version")
+    if version == 1:
+        doc = _from_v1(doc)
+        version = doc["schema_version"]
     if version != SNAPSHOT_SCHEMA_VERSION:
         raise AdvisorError(
             f"{path}: snapshot schema_version {version!r} is not supported "
@@ -39,3 +43,22 @@ def load_snapshot(path: Path) -> Snapshot:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise AdvisorError(f"{path}: not a valid snapshot: {where}: {first['msg']}") from None
+
+
+def _from_v1(doc: dict[str, Any]) -> dict[str, Any]:
+    """Schema 1 kept host reads as plain values, where an empty list meant "none" or "could not
+    read" alike: keep what was seen, and mark an empty one as not known rather than as none."""
+    host = doc.get("host")
+    if not isinstance(host, dict):
+        return {**doc, "schema_version": 2}
+    host = dict(host)
+    unknown = {"unavailable": "not_probed", "detail": "recorded by an older advisor (schema 1)"}
+    for key in ("loaded_modules", "device_nodes"):
+        value = host.get(key)
+        host[key] = {"value": value} if isinstance(value, list) and value else unknown
+    scanned = host.pop("pci_scanned", False)
+    pci = host.get("pci_gpus")
+    host["pci_gpus"] = {"value": pci if isinstance(pci, list) else []} if scanned else unknown
+    module = host.get("kernel_module_version")
+    host["kernel_module_version"] = {"value": module} if isinstance(module, str) else unknown
+    return {**doc, "host": host, "schema_version": 2}

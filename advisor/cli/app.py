@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from advisor.knowledge.cards import CardDatabase
+    from advisor.probe.discover import Choice
 
 EXIT_CODES_HELP = "Exit codes: 0 = nothing failed, 1 = a check found a failure, 2 = usage or input error."
 
@@ -142,8 +143,9 @@ PythonOpt = Annotated[
     str | None,
     typer.Option(
         "--python",
-        help="The interpreter whose PyTorch to check (default: the one running advisor). advisor "
-        "runs it in a subprocess and never imports torch itself.",
+        help="The interpreter whose PyTorch to check. Default, first found: $ADVISOR_PYTHON, "
+        "$VIRTUAL_ENV, $CONDA_PREFIX, python3 on PATH, advisor's own. advisor runs it in a "
+        "subprocess and never imports torch itself.",
     ),
 ]
 NoPythonOpt = Annotated[
@@ -155,13 +157,14 @@ TimeoutOpt = Annotated[
 ]
 
 
-def _interpreter(python: str | None) -> str:
-    from advisor.probe.spawn import resolve_interpreter
+def _interpreter(python: str | None) -> Choice:
+    """The Python to check: --python, $ADVISOR_PYTHON, $VIRTUAL_ENV, $CONDA_PREFIX, PATH, our own."""
+    from advisor.probe.discover import NoSuchInterpreter, choose
 
-    found = resolve_interpreter(python)
-    if found is None:
-        raise AdvisorError(f"--python {python}: no such executable")
-    return found
+    try:
+        return choose(python)
+    except NoSuchInterpreter as exc:
+        raise AdvisorError(str(exc)) from None
 
 
 def _timeout(value: float) -> float:

@@ -12,8 +12,9 @@ import re
 import socket
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from advisor.snapshot import Host, PciGpu
+from advisor.snapshot import Host, PciGpu, Reading, have, missing
 
 NVIDIA_VENDOR = "0x10de"
 # Variables that change which GPUs and libraries CUDA and the frameworks use.
@@ -47,10 +48,25 @@ def _read(path: Path) -> str | None:
         return None
 
 
+def _failed(exc: OSError, path: Path) -> Reading[Any]:
+    """Why a path could not be read, kept: not_found (absent), no_permission, or error."""
+    if isinstance(exc, FileNotFoundError):
+        return missing("not_found", str(path))
+    if isinstance(exc, PermissionError):
+        return missing("no_permission", f"{path}: {exc.strerror}")
+    return missing("error", f"{path}: {exc.strerror or exc}")
+
+
+def _read_reading(path: Path) -> Reading[str]:
+    try:
+        return have(path.read_text(encoding="utf-8", errors="replace"))
+    except OSError as exc:
+        return _failed(exc, path)
+
+
 def probe_host(root: Path = Path("/"), environ: Mapping[str, str] | None = None) -> Host:
     env = os.environ if environ is None else environ
     is_live = root == Path("/")
-    pci_gpus, scanned = pci_nvidia_devices(root)
     return Host(
         hostname=socket.gethostname() if is_live else None,
         os=os_name(root) or (platform.platform() if is_live else None),
@@ -60,13 +76,14 @@ def probe_host(root: Path = Path("/"), environ: Mapping[str, str] | None = None)
         cpu_cores=os.cpu_count() if is_live else cpu_count(root),
         memory_total_bytes=memory_total_bytes(root),
         python=platform.python_version() if is_live else None,
-        pci_gpus=pci_gpus,
-        pci_scanned=scanned,
+        pci_gpus=pci_nvidia_devices(root),
         kernel_module_version=kernel_module_version(root),
         loaded_modules=loaded_modules(root),
         nvml_libraries=library_files(root, "libnvidia-ml.so."),
         compat_libraries=compat_libraries(root, env),
         device_nodes=device_nodes(root),
+        secure_boot=secure_boot(root),
+        tegra_release=tegra_release(root),
         environment={k: env[k] for k in ENVIRONMENT_KEYS if k in env},
         container=container_kind(root, env),
         wsl=wsl_kind(root),
@@ -102,13 +119,13 @@ def memory_total_bytes(root: Path) -> int | None:
     return None
 
 
-def pci_nvidia_devices(root: Path) -> tuple[list[PciGpu], bool]:
-    """NVIDIA display (class 0x03xxxx) devices in sysfs, and whether sysfs could be read."""
+def pci_nvidia_devices(root: Path) -> Reading[list[PciGpu]]:
+    """NVIDIA display (class 0x03xxxx) devices in sysfs; unavailable when sysfs cannot be read."""
     base = root / "sys/bus/pci/devices"
     try:
         entries = sorted(base.iterdir())
-    except OSError:
-        return [], False
+    except OSError as exc:
+        return _failed(exc, base)
     found = []
     for dev in entries:
         vendor = (_read(dev / "vendor") or "").strip().lower()
@@ -119,13 +136,18 @@ def pci_nvidia_devices(root: Path) -> tuple[list[PciGpu], bool]:
         driver_link = dev / "driver"
         driver = os.path.basename(os.readlink(driver_link)) if driver_link.is_symlink() else None
         found.append(PciGpu(address=dev.name, device_id="0x" + device[2:].upper(), driver=driver))
-    return found, True
+    return have(found)
 
 
-def kernel_module_version(root: Path) -> str | None:
-    """The loaded kernel module's version line: 'NVRM version: NVIDIA UNIX ... 550.54.14 ...'."""
-    text = _read(root / "proc/driver/nvidia/version")
-    return text.splitlines()[0].strip() if text else None
+def kernel_module_version(root: Path) -> Reading[str]:
+    """The loaded kernel module's version line: 'NVRM version: NVIDIA UNIX ... 550.54.14 ...'.
+
+    not_found: no NVIDIA kernel module is loaded (the file exists only while it is).
+    """
+    text = _read_reading(root / "proc/driver/nvidia/version")
+    if not text.ok or not (text.value or "").strip():
+        return text if not text.ok else missing("not_found", "empty version file")
+    return have((text.value or "").splitlines()[0].strip())
 
 
 LIBRARY_DIRS = (
@@ -137,9 +159,12 @@ LIBRARY_DIRS = (
 )
 
 
-def loaded_modules(root: Path) -> list[str]:
-    names = [line.split()[0] for line in (_read(root / "proc/modules") or "").splitlines() if line]
-    return sorted(n for n in names if n.startswith(("nvidia", "nouveau")))
+def loaded_modules(root: Path) -> Reading[list[str]]:
+    text = _read_reading(root / "proc/modules")
+    if not text.ok:
+        return missing(text.unavailable or "error", text.detail)
+    names = [line.split()[0] for line in (text.value or "").splitlines() if line.strip()]
+    return have(sorted(n for n in names if n.startswith(("nvidia", "nouveau"))))
 
 
 def library_files(root: Path, prefix: str) -> list[str]:
@@ -171,11 +196,37 @@ def compat_libraries(root: Path, env: Mapping[str, str]) -> list[str]:
     return out
 
 
-def device_nodes(root: Path) -> list[str]:
+def device_nodes(root: Path) -> Reading[list[str]]:
+    """/dev/nvidia*: an unreadable /dev is unknown, not "no device nodes"."""
+    folder = root / "dev"
     try:
-        return sorted(p.name for p in (root / "dev").glob("nvidia*"))
-    except OSError:
-        return []
+        names = [entry.name for entry in os.scandir(folder)]
+    except OSError as exc:
+        return _failed(exc, folder)
+    return have(sorted(n for n in names if n.startswith("nvidia")))
+
+
+# The EFI global-variable GUID: SecureBoot-<guid> holds 4 attribute bytes, then 1 = enabled.
+_SECURE_BOOT = "sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+
+
+def secure_boot(root: Path) -> Reading[bool]:
+    """Whether UEFI Secure Boot is on (what `mokutil --sb-state` reports); not_found on BIOS boot."""
+    path = root / _SECURE_BOOT
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return _failed(exc, path)
+    if len(data) < 5:
+        return missing("error", f"{path}: {len(data)} bytes")
+    return have(data[4] == 1)
+
+
+def tegra_release(root: Path) -> str | None:
+    """First line of /etc/nv_tegra_release, which L4T (Jetson) images carry."""
+    text = _read(root / "etc/nv_tegra_release")
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[0] if lines else None
 
 
 def container_kind(root: Path, env: Mapping[str, str]) -> str | None:

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import atexit
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,16 +54,6 @@ def kill(proc: subprocess.Popen[bytes]) -> None:
         proc.kill()
 
 
-def resolve_interpreter(python: str | None) -> str | None:
-    """An absolute path to an executable, or None if ``python`` names none."""
-    if python is None:
-        return sys.executable
-    found = shutil.which(python) if os.sep not in python else python
-    if not found or not os.path.isfile(found) or not os.access(found, os.X_OK):
-        return None
-    return os.path.abspath(found)
-
-
 _prestarted: RunningProbe | None = None
 
 
@@ -93,8 +81,13 @@ def prestart(argv: list[str]) -> None:
                 timeout = float(arg.split("=", 1)[1] if "=" in arg else value or "")
             except ValueError:
                 return
-    resolved = resolve_interpreter(python)
-    if resolved is None or not 0 < timeout <= 3600:
+    from advisor.probe.discover import NoSuchInterpreter, choose
+
+    try:
+        resolved = choose(python).executable
+    except NoSuchInterpreter:
+        return  # the normal path reports it
+    if not 0 < timeout <= 3600:
         return
     args = ("--frameworks",) if "--frameworks" in argv else ()
     _prestarted = spawn(resolved, timeout, args=args)
@@ -119,3 +112,31 @@ def _discard() -> None:
         kill(_prestarted.process)
         _prestarted.process.wait()
     _prestarted = None
+
+
+def run_bounded(argv: list[str], timeout_s: float) -> tuple[int | None, str]:
+    """Run a short command to completion or its deadline; (exit code or None on timeout, stdout).
+
+    Its own session, so a timeout ends it with every child it started.
+    """
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        return None, f"cannot run {argv[0]}: {exc.strerror or exc}"
+    try:
+        out, _ = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        kill(proc)
+        proc.communicate()
+        return None, ""
+    except BaseException:
+        kill(proc)
+        proc.wait()
+        raise
+    return proc.returncode, out.decode("utf-8", "replace")

@@ -14,10 +14,13 @@ import subprocess
 import time
 from typing import Any
 
+from pydantic import ValidationError
+
 from advisor.probe import spawn as spawn_module
 from advisor.probe.spawn import DEFAULT_TIMEOUT_S, RunningProbe
 from advisor.snapshot import (
     FrameworkInfo,
+    LibraryCopies,
     LoadedLibrary,
     PythonEnvironment,
     TargetPython,
@@ -97,18 +100,15 @@ def parse_worker_output(
             stages.append(record)
         except ValueError:
             bad_line = line[:120]
-    by = {s["stage"]: s for s in stages}
     last = stages[-1]["stage"] if stages else None
-    common: dict[str, Any] = {"executable": executable, "stage": last, "duration_s": duration_s}
-    start = by.get("start", {})
-    common["python_version"] = start.get("python_version")
-    seen = by.get("frameworks", {})
-    common["tensorflow"] = _framework(start.get("tensorflow"), seen.get("tensorflow"))
-    common["jax"] = _framework(start.get("jax"), seen.get("jax"))
-    torch_stage = by.get("torch", {})
-    common["torch_import_error"] = torch_stage.get("import_error")
-    common["torch"] = _torch(stages) if "version" in torch_stage else None
-    common["environment"] = _environment(by.get("environment"))
+    common: dict[str, Any] = {"executable": executable, "stage": str(last) if last else None}
+    common["duration_s"] = duration_s
+    try:
+        common.update(_stages(stages))
+    except (ValidationError, TypeError, ValueError, KeyError, AttributeError) as exc:
+        return TargetPython(
+            status="garbage", detail=f"the worker's answer has the wrong shape: {_short(exc)}", **common
+        )
 
     if timed_out:
         return TargetPython(
@@ -132,7 +132,7 @@ def parse_worker_output(
     if bad_line is not None or (not stages and returncode == 0):
         shown = bad_line or _tail(stdout) or "(nothing)"
         return TargetPython(status="garbage", detail=f"unreadable worker output: {shown}", **common)
-    if "done" not in by:
+    if not any(s["stage"] == "done" for s in stages):
         return TargetPython(
             status="failed",
             detail=(
@@ -144,15 +144,43 @@ def parse_worker_output(
     return TargetPython(status="ok", **common)
 
 
+def _short(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    return f"{type(exc).__name__}: {exc}"[:200]
+
+
+def _stages(stages: list[dict[str, Any]]) -> dict[str, Any]:
+    """The TargetPython fields the stage records hold; raises on a record of the wrong shape."""
+    by = {s["stage"]: s for s in stages}
+    start = by.get("start", {})
+    seen = by.get("frameworks", {})
+    torch_stage = by.get("torch", {})
+    import_error = torch_stage.get("import_error")
+    return {
+        "python_version": start.get("python_version"),
+        "conda_env": start.get("conda_env"),
+        "tensorflow": _framework(start.get("tensorflow"), seen.get("tensorflow")),
+        "jax": _framework(start.get("jax"), seen.get("jax")),
+        "torch_import_error": str(import_error) if import_error is not None else None,
+        "torch": _torch(stages) if "version" in torch_stage else None,
+        "environment": _environment(by.get("environment")),
+    }
+
+
 def _environment(data: Any) -> PythonEnvironment | None:
     if not isinstance(data, dict):
         return None
     wheels = data.get("wheels") or {}
     tools = data.get("toolchain") or {}
+    named = data.get("import_library")
     return PythonEnvironment(
         libraries=[LoadedLibrary(**lib) for lib in data.get("libraries") or []],
         wheels_required=list(wheels.get("required") or []),
         wheels_installed=dict(wheels.get("installed") or {}),
+        wheel_sites=dict(data.get("wheel_sites") or {}),
+        import_library=LibraryCopies.model_validate(named) if named else None,
         nvcc=tools.get("nvcc"),
         nvcc_version=tools.get("nvcc_version"),
         cuda_home=tools.get("cuda_home"),
@@ -184,7 +212,7 @@ def _torch(stages: list[dict[str, Any]]) -> TorchInfo:
         for s in stages
         if s["stage"] == "device"
     ]
-    warnings = list(cuda.get("warnings") or [])
+    warnings = [*(t.get("warnings") or []), *(w for w in cuda.get("warnings") or [] if w)]
     for s in stages:
         if s["stage"] == "device":
             warnings.extend(w for w in s.get("warnings") or [] if w not in warnings)
@@ -194,6 +222,7 @@ def _torch(stages: list[dict[str, Any]]) -> TorchInfo:
         cuda_version=t.get("cuda_version"),
         hip_version=t.get("hip_version"),
         cudnn_version=t.get("cudnn_version"),
+        cudnn_error=t.get("cudnn_error"),
         nccl_version=t.get("nccl_version"),
         arch_list=list(t.get("arch_list") or []),
         cuda_available=bool(cuda.get("available")),
@@ -201,4 +230,5 @@ def _torch(stages: list[dict[str, Any]]) -> TorchInfo:
         devices=devices,
         init_error=cuda.get("init_error"),
         warnings=warnings,
+        installer=t.get("installer"),
     )

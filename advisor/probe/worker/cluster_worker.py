@@ -22,6 +22,7 @@ from advisor.compat.findings import Finding
 from advisor.knowledge.cards import Card
 from advisor.knowledge.compat import CompatKnowledge
 from advisor.probe.collect import take_snapshot
+from advisor.probe.discover import Choice
 from advisor.snapshot import Snapshot
 
 
@@ -51,7 +52,11 @@ def run(opts: Options, compat: CompatKnowledge, cards: tuple[Card, ...]) -> Clus
     control = dist.new_group(backend="gloo", timeout=timeout) if backend != "gloo" else None
     host = socket.gethostname()
 
-    snap = take_snapshot(sys.executable, timeout_s=opts.timeout_s) if local_rank == 0 else None
+    snap = (
+        take_snapshot(Choice(sys.executable, "torchrun"), timeout_s=opts.timeout_s)
+        if local_rank == 0
+        else None
+    )
     mine = {
         "rank": rank,
         "node_rank": node_rank,
