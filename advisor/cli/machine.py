@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import shlex
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -60,7 +60,20 @@ def check(
         ),
     ] = None,
     require_gpu: Annotated[
-        bool, typer.Option("--require-gpu", help="Fail (exit 1) when no NVIDIA GPU is usable.")
+        bool,
+        typer.Option(
+            "--require-gpu",
+            help="Preflight for a GPU job: fail (exit 1) when no NVIDIA GPU is usable, or when no GPU "
+            "has at least half of its memory free.",
+        ),
+    ] = False,
+    build_extensions: Annotated[
+        bool,
+        typer.Option(
+            "--build-extensions",
+            help="You will build CUDA extensions (flash-attn, apex, custom kernels): a missing or "
+            "mismatched nvcc fails instead of warning.",
+        ),
     ] = False,
     frameworks: Annotated[
         bool,
@@ -74,8 +87,11 @@ def check(
 ) -> None:
     """Diagnose this machine: driver, CUDA, PyTorch build, GPU health; each finding with its fix.
 
+    The Python checked is, first found: --python, $ADVISOR_PYTHON, $VIRTUAL_ENV, $CONDA_PREFIX,
+    python3 on PATH, advisor's own; the report says which.
+
     Exit code 0 when nothing failed, 1 when a finding failed (so `advisor check && python
-    train.py` works as a preflight), 2 on bad input.
+    train.py` works as a preflight), 2 on bad input, 130 when interrupted.
     """
     from advisor.compat.engine import CheckReport, diagnose
     from advisor.knowledge.compat import load_compat
@@ -98,7 +114,9 @@ def check(
                 probe_python=not no_python,
                 frameworks=frameworks,
             )
-        report = diagnose(snap, compat, cards_db.cards, require_gpu=require_gpu)
+        report = diagnose(
+            snap, compat, cards_db.cards, require_gpu=require_gpu, build_extensions=build_extensions
+        )
         first = next((g.card for g in report.gpus if g.card is not None and g.status == "ok"), None)
         if first is None:
             return report
@@ -163,7 +181,7 @@ def bench(
             return [device]
         return [f"cuda:{g.index}" for g in gpus] or ["cpu"]
 
-    interpreter = _run("bench", as_json, lambda: _interpreter(python))
+    interpreter = _run("bench", as_json, lambda: _interpreter(python)).executable
     targets = _run("bench", as_json, devices)
     seconds = budget if budget is not None else (15.0 if quick else 60.0)
     if not 1 <= seconds <= 3600:
@@ -236,6 +254,7 @@ def cluster(
     timeout: Annotated[float, typer.Option(help="Seconds before a silent rank is declared lost.")] = 60.0,
     backend: Annotated[str | None, typer.Option(help="nccl or gloo (default: nccl with GPUs).")] = None,
     max_size: Annotated[str, typer.Option("--max-size", help="Largest collective message: 4M, 256M.")] = "4M",
+    python: PythonOpt = None,
     cards: CardsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -243,7 +262,8 @@ def cluster(
 
     Run under torchrun: `torchrun --nnodes N --nproc-per-node M -m advisor cluster`
     (each node's local rank 0 probes its node; everything is gathered on global rank 0).
-    Exit codes as for check.
+    With --local, torchrun runs in the Python found as for check (or --python), which needs torch
+    and advisor installed. Exit codes as for check.
     """
     import os
 
@@ -270,8 +290,10 @@ def cluster(
             raise _fail("cluster", f"--local must be between 1 and 64, got {local}", as_json)
         import subprocess
 
+        choice = _run("cluster", as_json, lambda: _interpreter(python))
+        _run("cluster", as_json, lambda: _can_run_cluster(choice))
         argv = [
-            sys.executable,
+            choice.executable,
             "-m",
             "torch.distributed.run",
             "--standalone",
@@ -306,3 +328,25 @@ def cluster(
 
     _emit("cluster", as_json, report, "advisor.render.cluster:render_cluster")
     raise typer.Exit(report.exit_code)
+
+
+def _can_run_cluster(choice: Any) -> None:
+    """torchrun runs `-m advisor cluster` inside the chosen Python: it needs torch and advisor."""
+    from advisor.probe.spawn import run_bounded
+
+    probe = "import importlib.util as u; print(*[m for m in ('torch', 'advisor') if u.find_spec(m) is None])"
+    code, out = run_bounded([choice.executable, "-c", probe], timeout_s=30)
+    where = f"{choice.executable} (from {choice.chosen_by})"
+    if code != 0:
+        raise AdvisorError(f"{where} did not answer: {out.strip() or 'no output'}")
+    missing = out.split()
+    if "torch" in missing:
+        raise AdvisorError(
+            f"{where} has no torch: advisor cluster runs a torch.distributed job; pass --python with "
+            "the environment you train in"
+        )
+    if "advisor" in missing:
+        raise AdvisorError(
+            f"{where} has torch but not advisor, which torchrun runs inside that Python: install it there "
+            f"({shlex.quote(choice.executable)} -m pip install gpu-advisor)"
+        )

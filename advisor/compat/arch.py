@@ -77,11 +77,13 @@ def suggest_torch(
     driver_cuda: str | None,
     installed: str | None,
     python: str,
+    cuda_major: int | None = None,
 ) -> TorchSuggestion | None:
     """The official wheel that runs on every GPU in ``ccs`` under this driver.
 
     Prefers the installed release (same version, other CUDA variant), then the newest release
-    that works. Only SASS counts: release wheels rarely ship PTX.
+    that works. Only SASS counts: release wheels rarely ship PTX. ``cuda_major`` keeps to builds
+    of that CUDA major (to match a local toolkit).
     """
     if not ccs:
         return None
@@ -92,6 +94,8 @@ def suggest_torch(
         releases.insert(0, installed_release)
 
     def usable(v: TorchVariant) -> bool:
+        if cuda_major is not None and Version(v.cuda).major != cuda_major:
+            return False
         return v.arch_list is not None and all(coverage(v.arch_list, cc) == "sass" for cc in ccs)
 
     def fits(v: TorchVariant, tier: int) -> bool:
@@ -121,12 +125,12 @@ def suggest_torch(
                     torch=release.torch,
                     cuda=variant.cuda,
                     command=_pip_command(python, release.torch, installed, variant.tag),
-                    needs_driver=None if tier < 2 else _driver_floor(compat, variant.cuda),
+                    needs_driver=None if tier < 2 else driver_floor(compat, variant.cuda),
                 )
     return None
 
 
-def _driver_floor(compat: CompatKnowledge, cuda: str) -> str | None:
+def driver_floor(compat: CompatKnowledge, cuda: str) -> str | None:
     """The oldest Linux driver that runs a CUDA ``cuda`` build (minor-version floor when 11+)."""
     floor = compat.minor_version_floor(Version(cuda).major)
     if floor is not None:

@@ -1,10 +1,27 @@
-"""Findings, the unit of diagnosis, and the rule registry."""
+"""Findings, the unit of diagnosis, and the rule registry.
+
+A rule declares the facts it needs and the finding ids it may emit. The engine (engine.py) asks
+the needs before it runs the rule, so each rule ends in one of four outcomes: **found** (it emitted
+a problem), **passed**, **not checked** (a fact it needs could not be read, with the reason) or
+**not applicable** (there is nothing of that kind on this machine). A rule that cannot read its
+inputs never looks like a healthy machine.
+
+Severity policy (what a preflight `advisor check && python train.py` can trust):
+- fail: the job as asked will not run on this machine, or its results cannot be trusted.
+- warn: it runs, but slower, on less than the machine has, or a known trap is set.
+- info: a fact worth knowing; nothing to fix.
+- ok:   a check passed.
+Options move a finding up when the user says it matters: --require-gpu (no usable GPU, or no GPU
+with half its memory free, fails) and --build-extensions (a toolkit that cannot build CUDA
+extensions fails).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shlex
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
@@ -14,6 +31,7 @@ if TYPE_CHECKING:
     from advisor.snapshot import Gpu, Snapshot
 
 Severity = Literal["ok", "info", "warn", "fail"]
+SEVERITIES: tuple[Severity, ...] = get_args(Severity)
 SEVERITY_ORDER: dict[str, int] = {"fail": 0, "warn": 1, "info": 2, "ok": 3}
 
 
@@ -38,7 +56,9 @@ class Facts:
     snapshot: Snapshot
     compat: CompatKnowledge
     cards: dict[int, Card | None] = field(default_factory=dict)  # GPU index -> matched card
+    bus_cards: dict[str, Card | None] = field(default_factory=dict)  # PCI address -> card, by device id
     require_gpu: bool = False
+    build_extensions: bool = False
 
     @property
     def healthy_gpus(self) -> list[Gpu]:
@@ -47,33 +67,99 @@ class Facts:
     @property
     def python_cmd(self) -> str:
         """The target interpreter, quoted for a shell (paths with spaces exist)."""
-        import shlex
-
         return shlex.quote(self.snapshot.target.executable)
 
 
-RuleFn = Callable[[Facts], list[Finding]]
+@dataclass(frozen=True)
+class Skip:
+    """Returned instead of findings: the rule could not check, or had nothing to check."""
+
+    status: Literal["not_checked", "not_applicable"]
+    reason: str
+
+
+@dataclass(frozen=True)
+class Emit:
+    """A finding id a rule may emit: its possible severities, and the more specific causes that,
+    when found, explain it (the engine then drops it as a symptom of that cause)."""
+
+    severities: tuple[Severity, ...]
+    explained_by: tuple[str, ...] = ()
+
+
+# A need: a fact a rule reads, asked before the rule runs. It answers None when the fact is there,
+# else a Skip that says why not. Per-GPU needs get the GPU; global ones get None.
+NeedFn = Callable[["Facts", "Gpu | None"], Skip | None]
+
+
+@dataclass(frozen=True)
+class Need:
+    name: str
+    ask: NeedFn
+
+
+Result = list[Finding] | Skip
+GlobalFn = Callable[[Facts], Result]
+GpuFn = Callable[[Facts, "Gpu"], Result]
 
 
 @dataclass(frozen=True)
 class Rule:
     id: str
     title: str
-    check: RuleFn
+    needs: tuple[Need, ...]
+    emits: Mapping[str, Emit]
+    check: GlobalFn | None = None
+    check_gpu: GpuFn | None = None
+
+    @property
+    def per_gpu(self) -> bool:
+        return self.check_gpu is not None
 
     @property
     def module(self) -> str:
-        return self.check.__module__
+        fn = self.check or self.check_gpu
+        assert fn is not None
+        return fn.__module__
 
 
 RULES: list[Rule] = []
 
+EmitSpec = Severity | tuple[Severity, ...] | Emit
 
-def rule(rule_id: str, title: str) -> Callable[[RuleFn], RuleFn]:
-    """Register a rule. Its findings use ``rule_id`` or ids that start with it."""
 
-    def register(fn: RuleFn) -> RuleFn:
-        RULES.append(Rule(rule_id, title, fn))
+def _emits(rule_id: str, spec: Mapping[str, EmitSpec]) -> dict[str, Emit]:
+    out: dict[str, Emit] = {}
+    for finding_id, value in spec.items():
+        if isinstance(value, Emit):
+            out[finding_id] = value
+        else:
+            out[finding_id] = Emit((value,) if isinstance(value, str) else tuple(value))
+        if "ok" in out[finding_id].severities and finding_id != rule_id:
+            # A passed check is named by its rule, never by the failure it did not find.
+            raise ValueError(f"rule {rule_id}: an ok finding must carry the rule's id, not {finding_id}")
+    return out
+
+
+def rule(
+    rule_id: str, title: str, *, needs: tuple[Need, ...] = (), emits: Mapping[str, EmitSpec]
+) -> Callable[[GlobalFn], GlobalFn]:
+    """Register a rule over the whole machine."""
+
+    def register(fn: GlobalFn) -> GlobalFn:
+        RULES.append(Rule(rule_id, title, needs, _emits(rule_id, emits), check=fn))
+        return fn
+
+    return register
+
+
+def gpu_rule(
+    rule_id: str, title: str, *, needs: tuple[Need, ...] = (), emits: Mapping[str, EmitSpec]
+) -> Callable[[GpuFn], GpuFn]:
+    """Register a rule the engine runs once for each GPU that answers."""
+
+    def register(fn: GpuFn) -> GpuFn:
+        RULES.append(Rule(rule_id, title, needs, _emits(rule_id, emits), check_gpu=fn))
         return fn
 
     return register

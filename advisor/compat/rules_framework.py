@@ -1,119 +1,60 @@
-"""Rules about the target Python's framework: the worker ran, torch is a CUDA build, it was
-compiled for these GPUs, CUDA initialises and a kernel runs."""
+"""Rules about the target Python's PyTorch build: a CUDA build, compiled for these GPUs, a kernel
+runs, every GPU seen."""
 
 from __future__ import annotations
 
 from advisor.compat.arch import coverage
-from advisor.compat.common import suggestion_text, toolkit_mismatch, torch_cuda
-from advisor.compat.findings import Facts, Finding, rule
+from advisor.compat.common import (
+    driver_cuda,
+    gpu_present,
+    suggestion_text,
+    toolkit_mismatch,
+    torch_cuda,
+    version,
+)
+from advisor.compat.findings import Emit, Facts, Finding, Skip, gpu_rule, rule
+from advisor.compat.needs import GPUS, TORCH, TORCH_CUDA, gpu_reading
+from advisor.snapshot import Gpu
 
-_MISSING = ("ModuleNotFoundError",)
-
-
-@rule("torch-probe", "The target Python answered: no crash, hang or garbage while importing torch")
-def worker_status(facts: Facts) -> list[Finding]:
-    t = facts.snapshot.target
-    where = f"{t.executable}"
-    if t.status in ("ok", "not_run"):
-        return []
-    if t.status == "not_found":
-        return [
-            Finding(
-                id="python-not-found",
-                severity="warn",
-                subject="python",
-                summary=f"The Python to check could not be run: {where}.",
-                evidence=[t.detail or ""],
-                fix="pass an interpreter with --python PATH",
-            )
-        ]
-    if t.status == "timeout":
-        return [
-            Finding(
-                id="torch-probe-hang",
-                severity="fail",
-                subject="torch",
-                summary="Importing torch or initialising CUDA hung; a training script would hang the "
-                "same way.",
-                evidence=[t.detail or "", f"interpreter: {where}"],
-                fix="look for a GPU stuck in a bad state (nvidia-smi; `sudo dmesg | grep -i xid`), a "
-                "stale lock on a network file system, or a very slow first-time PTX JIT "
-                "(CUDA_CACHE_PATH); rerun with --timeout to wait longer",
-            )
-        ]
-    if t.status == "crashed":
-        return [
-            Finding(
-                id="torch-probe-crashed",
-                severity="fail",
-                subject="torch",
-                summary="The Python process crashed while importing torch or initialising CUDA.",
-                evidence=[t.detail or "", f"interpreter: {where}"],
-                fix=f"reproduce with: {facts.python_cmd} -X faulthandler -c "
-                "'import torch; torch.zeros(1).cuda()' "
-                "— a crash here usually means mismatched CUDA libraries on LD_LIBRARY_PATH or a "
-                "broken driver install",
-            )
-        ]
-    return [
-        Finding(
-            id="torch-probe-garbage" if t.status == "garbage" else "torch-probe-failed",
-            severity="warn",
-            subject="torch",
-            summary="The framework probe gave no usable answer, so PyTorch could not be checked.",
-            evidence=[t.detail or "", f"interpreter: {where}"],
-            fix=f"run it by hand to see what is printed: {facts.python_cmd} -c "
-            "'import torch; print(torch.__version__)'",
-        )
-    ]
+_ARCH_CAUSES = ("arch-not-compiled", "gpu-too-new-for-cuda", "gpu-too-old-for-cuda", "arch-ptx-jit")
 
 
-@rule("torch-installed", "PyTorch imports in the target Python")
-def torch_installed(facts: Facts) -> list[Finding]:
-    t = facts.snapshot.target
-    if t.status not in ("ok", "failed") or t.torch is not None or not t.torch_import_error:
-        return []
-    error = t.torch_import_error
-    if error.startswith(_MISSING) and "'torch'" in error:
-        return [
-            Finding(
-                id="torch-not-installed",
-                severity="info",
-                subject="torch",
-                summary=f"PyTorch is not installed in {t.executable}.",
-                evidence=[error],
-                fix=(
-                    "if your PyTorch lives in another environment, check that one: advisor check "
-                    "--python /path/to/env/bin/python"
-                    + (
-                        f"; to install one here: {s}"
-                        if (s := suggestion_text(facts)) and facts.snapshot.nvml.gpus
-                        else ""
-                    )
-                ),
-            )
-        ]
-    return [
-        Finding(
-            id="torch-import-failed",
-            severity="fail",
-            subject="torch",
-            summary="PyTorch is installed but fails to import.",
-            evidence=[f"interpreter: {t.executable}"],
-            error_text=error,
-            fix="a missing or mismatched CUDA library is the usual cause: check LD_LIBRARY_PATH, "
-            f"then reinstall torch with its own libraries ({facts.python_cmd} -m pip install "
-            "--force-reinstall torch)",
-        )
-    ]
-
-
-@rule("cpu-only-torch", "A GPU machine has a CUDA build of PyTorch, not the CPU-only one")
-def cpu_only(facts: Facts) -> list[Finding]:
+@rule(
+    "torch-cuda-build",
+    "A GPU machine has a CUDA build of PyTorch, not the CPU-only one",
+    needs=(TORCH,),
+    emits={"torch-cuda-build": "ok", "cpu-only-torch": "fail"},
+)
+def cpu_only(facts: Facts) -> list[Finding] | Skip:
     torch = facts.snapshot.target.torch
-    gpus = facts.snapshot.nvml.gpus or facts.snapshot.host.pci_gpus
-    if torch is None or torch.cuda_version or torch.hip_version or not gpus:
-        return []
+    assert torch is not None
+    if not gpu_present(facts):
+        return Skip("not_applicable", "no NVIDIA GPU on this machine")
+    if torch.hip_version:
+        return Skip("not_applicable", f"torch {torch.version} is a ROCm build")
+    if torch.cuda_version:
+        return [
+            Finding(
+                id="torch-cuda-build",
+                severity="ok",
+                subject="torch",
+                summary=f"torch {torch.version} is a CUDA {torch.cuda_version} build.",
+            )
+        ]
+    snap = facts.snapshot
+    seen = f"NVML sees {len(snap.nvml.gpus)} GPU(s)" if snap.nvml.gpus else "an NVIDIA GPU is on this machine"
+    fix = suggestion_text(facts) or "install a CUDA build from https://pytorch.org/get-started/locally/"
+    conda = snap.target.conda_env or torch.installer == "conda"
+    if conda:
+        fix = (
+            f"this is a conda environment with a CPU-only torch (installer: {torch.installer or '?'}): "
+            "remove it (conda remove pytorch), then " + fix
+        )
+    if snap.host.tegra_release:
+        fix = (
+            "PyPI's aarch64 wheels are not built for Jetson: install the PyTorch wheel NVIDIA builds "
+            "for your JetPack (the jetson-ai-lab.dev index, or NVIDIA's L4T containers)"
+        )
     return [
         Finding(
             id="cpu-only-torch",
@@ -121,132 +62,159 @@ def cpu_only(facts: Facts) -> list[Finding]:
             subject="torch",
             summary=f"PyTorch {torch.version} is a CPU-only build on a machine with an NVIDIA GPU: "
             "training will not use the GPU.",
-            evidence=[
-                f"torch.version.cuda is None ({torch.version}); NVML sees "
-                f"{len(facts.snapshot.nvml.gpus)} GPU(s)"
-            ],
+            evidence=[f"torch.version.cuda is None ({torch.version}); {seen}"],
             error_text="AssertionError: Torch not compiled with CUDA enabled",
-            fix=suggestion_text(facts)
-            or "install a CUDA build from https://pytorch.org/get-started/locally/",
+            fix=fix,
         )
     ]
 
 
-@rule("gpu-cuda-range", "Each GPU is within the range of GPUs PyTorch's CUDA version can target")
-def toolkit_range(facts: Facts) -> list[Finding]:
-    out = []
-    for gpu in facts.healthy_gpus:
-        cc = gpu.compute_capability.value
-        if not cc or (mismatch := toolkit_mismatch(facts, cc)) is None:
-            continue
-        kind, why = mismatch
-        out.append(
+@gpu_rule(
+    "torch-archs",
+    "PyTorch has code each GPU can run: compiled kernels (SASS) of its major, or PTX to JIT",
+    needs=(TORCH_CUDA, gpu_reading("compute_capability")),
+    emits={
+        "torch-archs": "ok",
+        "arch-not-compiled": "fail",
+        "arch-ptx-jit": ("info", "fail"),
+        "gpu-too-new-for-cuda": "fail",
+        "gpu-too-old-for-cuda": "fail",
+    },
+)
+def arch_compiled(facts: Facts, gpu: Gpu) -> list[Finding] | Skip:
+    torch = facts.snapshot.target.torch
+    assert torch is not None
+    cc = gpu.compute_capability.value or ""
+    sm = cc.replace(".", "")
+    if not torch.arch_list:
+        # No arch list (an old snapshot, a custom build): judge by what the toolkit can target.
+        if toolkit_mismatch(facts, cc) is None:
+            return Skip("not_checked", "torch reported no compiled architectures")
+        return [_no_code(facts, gpu, ["torch reported no compiled architectures"])]
+    archs = " ".join(torch.arch_list)
+    how = coverage(torch.arch_list, cc)
+    if how == "sass":
+        return [
             Finding(
-                id=f"gpu-{kind.replace('_', '-')}-for-cuda",
-                severity="fail",
+                id="torch-archs",
+                severity="ok",
+                subject=gpu.label,
+                summary=f"PyTorch has compiled kernels for this GPU (sm_{sm}).",
+                evidence=[f"compute capability {cc}; torch arch list: {archs}"],
+            )
+        ]
+    ran = _kernel_ran(facts, gpu.index)
+    if how == "ptx":
+        driver = version(driver_cuda(facts))
+        built = version(torch_cuda(facts))
+        jit_ok = driver is None or built is None or (driver.major, driver.minor) >= (built.major, built.minor)
+        return [
+            Finding(
+                id="arch-ptx-jit",
+                severity="info" if jit_ok else "fail",
                 subject=gpu.label,
                 summary=(
-                    f"This GPU is newer than PyTorch's CUDA {torch_cuda(facts)} can target."
-                    if kind == "too_new"
-                    else f"This GPU is older than PyTorch's CUDA {torch_cuda(facts)} still supports."
+                    "PyTorch has no compiled kernels for this GPU; it runs by JIT-compiling PTX: it works, "
+                    "but the first start is slow (minutes, then cached in ~/.nv/ComputeCache)."
+                    if jit_ok
+                    else "PyTorch reaches this GPU only through PTX JIT, and this driver is older than "
+                    "the PTX: kernels will not load."
                 ),
-                evidence=[why],
-                error_text=facts.compat.message("no_kernel_image"),
-                fix=suggestion_text(facts),
+                evidence=[
+                    f"compute capability {cc} (sm_{sm}); torch arch list: {archs}: PTX only",
+                    f"driver supports CUDA up to {driver_cuda(facts) or '?'}; the PTX is from CUDA "
+                    f"{torch_cuda(facts)}",
+                    *(["a test kernel ran correctly (through the JIT)"] if ran else []),
+                ],
+                error_text=None if jit_ok else facts.compat.message("unsupported_ptx"),
+                fix=suggestion_text(facts)
+                if not jit_ok
+                else f"to skip the JIT, install a build with sm_{sm} kernels: "
+                + (suggestion_text(facts) or "-"),
             )
-        )
-    return out
-
-
-@rule("arch-not-compiled", "PyTorch was compiled for each GPU's architecture (SASS, or PTX)")
-def arch_compiled(facts: Facts) -> list[Finding]:
-    torch = facts.snapshot.target.torch
-    if torch is None or not torch.cuda_version or not torch.arch_list:
-        return []
-    archs = " ".join(torch.arch_list)
-    out: list[Finding] = []
-    fine = []
-    for gpu in facts.healthy_gpus:
-        cc = gpu.compute_capability.value
-        if not cc or toolkit_mismatch(facts, cc):  # gpu-cuda-range explains it better
-            continue
-        how = coverage(torch.arch_list, cc)
-        sm = cc.replace(".", "")
-        if how == "sass":
-            fine.append(f"{gpu.label}: sm_{sm} covered by [{archs}]")
-        elif how == "ptx":
-            out.append(
-                Finding(
-                    id="arch-ptx-only",
-                    severity="info",
-                    subject=gpu.label,
-                    summary="PyTorch has no compiled kernels for this GPU and relies on JIT-compiling "
-                    "PTX: the first run is slow and it fails if the driver is older than the build.",
-                    evidence=[f"compute capability {cc}; torch {torch.version} arch list: {archs}"],
-                    error_text=facts.compat.message("unsupported_ptx"),
-                    fix=suggestion_text(facts),
-                )
-            )
-        else:
-            out.append(
-                Finding(
-                    id="arch-not-compiled",
-                    severity="fail",
-                    subject=gpu.label,
-                    summary=f"PyTorch {torch.version} was not compiled for this GPU (sm_{sm}): every "
-                    "CUDA kernel will fail.",
-                    evidence=[
-                        f"compute capability {cc}; torch arch list: {archs}",
-                        "no sm_ entry of the same major and no compute_ (PTX) entry at or below it",
-                    ],
-                    error_text=facts.compat.message("no_kernel_image")
-                    + " | "
-                    + facts.compat.message("torch_incompatible_device", name=gpu.name.value or "GPU", sm=sm),
-                    fix=suggestion_text(facts) or f"build PyTorch from source with TORCH_CUDA_ARCH_LIST={cc}",
-                )
-            )
-    if fine and not out:
-        out.append(
-            Finding(
-                id="arch-not-compiled",
-                severity="ok",
-                subject="torch",
-                summary="PyTorch has compiled kernels for every GPU.",
-                evidence=fine,
-            )
-        )
-    return out
-
-
-@rule("torch-cuda-unavailable", "torch.cuda.is_available() is True where NVML sees GPUs")
-def cuda_unavailable(facts: Facts) -> list[Finding]:
-    torch = facts.snapshot.target.torch
-    if torch is None or not torch.cuda_version or torch.cuda_available or not facts.healthy_gpus:
-        return []
-    said = [w for w in (torch.init_error, *torch.warnings) if w]
-    visible = facts.snapshot.host.environment.get("CUDA_VISIBLE_DEVICES", "(unset)")
+        ]
     return [
-        Finding(
-            id="torch-cuda-unavailable",
-            severity="fail",
-            subject="torch",
-            summary="PyTorch is a CUDA build and NVML sees GPUs, but torch.cuda.is_available() is False.",
-            evidence=[
-                f"torch {torch.version}, CUDA {torch.cuda_version}",
-                f"CUDA_VISIBLE_DEVICES={visible}",
+        _no_code(
+            facts,
+            gpu,
+            [
+                f"compute capability {cc} (sm_{sm}); torch arch list: {archs}",
+                "no sm_ entry of the same major and no compute_ (PTX) entry at or below it",
             ],
-            error_text=said[0].splitlines()[0] if said else None,
-            fix="see the driver findings above; if none, check CUDA_VISIBLE_DEVICES and that "
-            "/dev/nvidia-uvm exists (sudo modprobe nvidia_uvm)",
         )
     ]
 
 
-@rule("kernel-runs", "A tiny CUDA kernel runs and gives the right answer on every GPU")
-def kernels(facts: Facts) -> list[Finding]:
+def _no_code(facts: Facts, gpu: Gpu, evidence: list[str]) -> Finding:
+    """No code in the build runs on this GPU. Named for why: the build's CUDA is too old to target
+    the GPU, too new to target it, or could target it and the wheel left it out."""
     torch = facts.snapshot.target.torch
-    if torch is None:
-        return []
+    assert torch is not None
+    cc = gpu.compute_capability.value or ""
+    sm = cc.replace(".", "")
+    mismatch = toolkit_mismatch(facts, cc)
+    kind = mismatch[0] if mismatch else None
+    summary = {
+        "too_new": f"This GPU (sm_{sm}) is newer than PyTorch's CUDA {torch.cuda_version} can target: "
+        "every CUDA kernel fails with 'no kernel image'.",
+        "too_old": f"This GPU (sm_{sm}) is older than PyTorch's CUDA {torch.cuda_version} still "
+        "supports: every CUDA kernel fails with 'no kernel image'.",
+        None: f"PyTorch {torch.version} was built without code for this GPU (sm_{sm}): every CUDA "
+        "kernel fails with 'no kernel image'.",
+    }[kind]
+    name = gpu.name.value or "GPU"
+    return Finding(
+        id=f"gpu-{kind.replace('_', '-')}-for-cuda" if kind else "arch-not-compiled",
+        severity="fail",
+        subject=gpu.label,
+        summary=summary,
+        evidence=[*evidence, *([mismatch[1]] if mismatch else []), *_device_said(facts, gpu.index)],
+        error_text=facts.compat.message("torch_incompatible_device", name=name, sm=sm)
+        + " | "
+        + facts.compat.message("no_kernel_image"),
+        fix=suggestion_text(facts) or f"build PyTorch from source with TORCH_CUDA_ARCH_LIST={cc}",
+    )
+
+
+def _kernel_ran(facts: Facts, index: int) -> bool:
+    torch = facts.snapshot.target.torch
+    return torch is not None and any(d.index == index and d.kernel_ok for d in torch.devices)
+
+
+def _device_said(facts: Facts, index: int) -> list[str]:
+    """What torch itself said on that device: its warning's first line and the kernel's error."""
+    torch = facts.snapshot.target.torch
+    out = []
+    for d in torch.devices if torch else []:
+        if d.index != index:
+            continue
+        if d.kernel_error:
+            out.append(f"a test kernel on cuda:{d.index} failed: {d.kernel_error}")
+    for w in torch.warnings if torch else []:
+        # _check_cubins' "... is not compatible ..." is quoted as the error text already;
+        # _check_capability's "Found GPU0 ... which is of cuda capability" adds the supported range.
+        first = next((line for line in w.splitlines() if line.strip()), "")
+        if "which is of c" in first:
+            out.append(f"torch warned: {' '.join(w.split())}")
+    return out
+
+
+@rule(
+    "kernel-runs",
+    "A tiny CUDA kernel runs and gives the right answer on every GPU",
+    needs=(TORCH_CUDA,),
+    emits={
+        "kernel-runs": "ok",
+        "kernel-failed": Emit(("fail",), explained_by=_ARCH_CAUSES),
+    },
+)
+def kernels(facts: Facts) -> list[Finding] | Skip:
+    torch = facts.snapshot.target.torch
+    assert torch is not None
+    if not torch.devices:
+        if not gpu_present(facts):
+            return Skip("not_applicable", "no NVIDIA GPU on this machine")
+        return Skip("not_checked", "CUDA did not start, so no kernel could run (see cuda-init)")
     out = []
     for dev in torch.devices:
         if dev.kernel_ok is False or (dev.kernel_ok is None and dev.kernel_error):
@@ -258,9 +226,7 @@ def kernels(facts: Facts) -> list[Finding]:
                     summary="A tiny CUDA kernel failed on this GPU.",
                     evidence=[f"torch {torch.version} on cuda:{dev.index} (capability {dev.capability})"],
                     error_text=dev.kernel_error,
-                    fix=suggestion_text(facts)
-                    if dev.kernel_error and "kernel image" in dev.kernel_error
-                    else "see the other findings for this GPU; reset it (sudo nvidia-smi -r -i "
+                    fix="see the other findings for this GPU; reset it (sudo nvidia-smi -r -i "
                     f"{dev.index}) if it is in a bad state",
                 )
             )
@@ -278,11 +244,19 @@ def kernels(facts: Facts) -> list[Finding]:
     return out
 
 
-@rule("torch-sees-fewer-gpus", "PyTorch sees as many GPUs as NVML")
-def fewer_gpus(facts: Facts) -> list[Finding]:
+@rule(
+    "torch-sees-fewer-gpus",
+    "PyTorch sees as many GPUs as NVML",
+    needs=(TORCH_CUDA, GPUS),
+    emits={"torch-sees-fewer-gpus": ("info", "warn")},
+)
+def fewer_gpus(facts: Facts) -> list[Finding] | Skip:
     torch = facts.snapshot.target.torch
+    assert torch is not None
+    if not torch.cuda_available:
+        return Skip("not_checked", "CUDA did not start (see cuda-init)")
     nvml_count = len(facts.healthy_gpus)
-    if torch is None or not torch.cuda_available or torch.device_count >= nvml_count:
+    if torch.device_count >= nvml_count:
         return []
     visible = facts.snapshot.host.environment.get("CUDA_VISIBLE_DEVICES")
     mig = [g.label for g in facts.healthy_gpus if g.mig_mode.value]

@@ -51,8 +51,10 @@ def machine_lines(snap: Snapshot) -> list[str]:
             f"Driver   {n.driver_version.value or '?'} · supports CUDA up to "
             f"{n.cuda_driver_version_text or '?'} · NVML {n.nvml_version.value or '?'}"
         )
+    chosen = f", from {t.chosen_by}" if t.chosen_by else ""
+    where = f"{t.executable} ({t.python_version or '?'}{chosen})"
     if t.status == "not_run":
-        lines.append("Python   not checked (--no-python)")
+        lines.append(f"Python   {t.executable} not checked (--no-python)")
     elif t.torch is not None:
         tv = t.torch
         cudnn = f", cuDNN {cudnn_text(tv.cudnn_version)}" if tv.cudnn_version else ""
@@ -60,12 +62,19 @@ def machine_lines(snap: Snapshot) -> list[str]:
         build = f"CUDA {tv.cuda_version}{cudnn}{nccl}" if tv.cuda_version else "CPU-only build"
         archs = " ".join(tv.arch_list) or "-"
         lines.append(
-            f"Python   {t.executable} ({t.python_version or '?'}) · torch {tv.version} "
-            f"({build}) · archs {archs} · cuda available: {tv.cuda_available}"
+            f"Python   {where} · torch {tv.version} ({build}) · archs {archs} · "
+            f"cuda available: {tv.cuda_available}"
         )
     else:
         reason = t.torch_import_error or t.detail or t.status
-        lines.append(f"Python   {t.executable} ({t.python_version or '?'}) · no torch: {reason}")
+        lines.append(f"Python   {where} · no torch: {reason}")
+    env = t.environment
+    if env is not None and (env.nvcc or t.torch is not None):
+        nvcc = f"nvcc {env.nvcc_version or '?'} ({env.nvcc})" if env.nvcc else "no nvcc"
+        home = f"CUDA_HOME={env.cuda_home}" if env.cuda_home else "CUDA_HOME unset"
+        lines.append(f"Toolkit  {nvcc} · {home} · ninja {'yes' if env.ninja else 'no'}")
+    if h.tegra_release:
+        lines.append(f"Jetson   {h.tegra_release}")
     others = [
         f"{name} {fw.version}" + (f" (CUDA {fw.cuda_version})" if fw.cuda_version else "")
         for name, fw in (("TensorFlow", t.tensorflow), ("JAX", t.jax))
@@ -78,24 +87,14 @@ def machine_lines(snap: Snapshot) -> list[str]:
 
 def _gpu_table(report: CheckReport) -> Table:
     table = Table(header_style="bold", box=None, pad_edge=False)
-    for col in ("#", "GPU", "card (database)", "memory used", "temp", "power", "PCIe"):
-        table.add_column(col, no_wrap=col != "card (database)")
+    for col in ("#", "GPU", "memory used", "temp", "power", "PCIe"):
+        table.add_column(col, no_wrap=True)
     gpus = {g.index: g for g in report.snapshot.nvml.gpus}
     for row in report.gpus:
         gpu: Gpu = gpus[row.index]
         if row.status != "ok":
-            table.add_row(str(row.index), escape(row.name or "?"), f"[red]{row.status}[/]", "", "", "", "")
+            table.add_row(str(row.index), escape(row.name or "?"), f"[red]{row.status}[/]", "", "", "")
             continue
-        card = row.card
-        figures = (
-            (
-                f"{card.name} · {card.memory_gib:g} GB · {card.memory_bandwidth_gbs:g} GB/s · "
-                f"{card.fp16_tensor_tflops or card.fp32_tflops:g} TFLOPS "
-                f"{'FP16 tensor' if card.fp16_tensor_tflops else 'FP32'}"
-            )
-            if card
-            else "not in the card database"
-        )
         used, total = gpu.memory_used_bytes.value, gpu.memory_total_bytes.value
         power = (
             f"{gpu.power_draw_w.value:.0f}/{gpu.power_limit_w.value:.0f} W"
@@ -110,13 +109,36 @@ def _gpu_table(report: CheckReport) -> Table:
         table.add_row(
             str(row.index),
             escape(row.name or "?"),
-            escape(figures),
             f"{_gib(used)} / {_gib(total)}" if total else "-",
             f"{gpu.temperature_c.value} C" if gpu.temperature_c.value is not None else "-",
             power,
             link,
         )
     return table
+
+
+def card_lines(report: CheckReport) -> list[str]:
+    """The database card of each GPU model, once per model: 'GPU 0-3: GeForce RTX 3090 · ...'."""
+    by_card: dict[str, list[int]] = {}
+    cards = {}
+    for row in report.gpus:
+        if row.status == "ok":
+            key = row.card.name if row.card else f"{row.name or '?'}: not in the card database"
+            by_card.setdefault(key, []).append(row.index)
+            cards[key] = row.card
+    lines = []
+    for key, indices in by_card.items():
+        card = cards[key]
+        which = f"GPU {indices[0]}" if len(indices) == 1 else f"GPUs {', '.join(map(str, indices))}"
+        if card is None:
+            lines.append(f"{which}: {key}")
+            continue
+        peak = card.fp16_tensor_tflops or card.fp32_tflops
+        lines.append(
+            f"{which}: {card.name} · {card.memory_gib:g} GB · {card.memory_bandwidth_gbs:g} GB/s · "
+            f"{peak:g} TFLOPS {'FP16 tensor' if card.fp16_tensor_tflops else 'FP32'}"
+        )
+    return lines
 
 
 def render_finding(console: Console, f: Finding) -> None:
@@ -133,12 +155,43 @@ def render_finding(console: Console, f: Finding) -> None:
         console.print(f"     fix:   [bold]{escape(f.fix)}[/]")
 
 
+def _same_line_groups(findings: list[Finding]) -> list[tuple[Finding, list[str]]]:
+    """Passed findings that say the same of several GPUs, shown once with every subject."""
+    groups: list[tuple[Finding, list[str]]] = []
+    for f in findings:
+        for first, subjects in groups:
+            if first.id == f.id and first.summary == f.summary and f.severity == "ok":
+                subjects.append(f.subject)
+                break
+        else:
+            groups.append((f, [f.subject]))
+    return groups
+
+
+def _not_checked(report: CheckReport) -> list[str]:
+    """One line per reason: '<why>: ecc-errors (GPU 0, GPU 1), memory-held (GPU 0)'."""
+    grouped: dict[str, dict[str, list[str]]] = {}
+    for o in report.outcomes:
+        if o.status == "not_checked":
+            grouped.setdefault(o.reason or "?", {}).setdefault(o.rule, []).append(o.subject)
+    return [
+        f"{reason}: "
+        + ", ".join(
+            rule + ("" if subjects == ["machine"] else f" ({', '.join(subjects)})")
+            for rule, subjects in rules.items()
+        )
+        for reason, rules in grouped.items()
+    ]
+
+
 def render_check(console: Console, report: CheckReport) -> None:
     for line in machine_lines(report.snapshot):
         console.print(escape(line))
     if report.gpus:
         console.print()
         console.print(_gpu_table(report))
+        for line in card_lines(report):
+            console.print(escape(line))
         pairs = report.snapshot.nvml.pairs
         if pairs:
             console.print(
@@ -147,12 +200,30 @@ def render_check(console: Console, report: CheckReport) -> None:
             )
     heading = {"fail": "Failures", "warn": "Warnings", "info": "Notes", "ok": "Passed"}
     shown = None
-    for f in report.findings:  # sorted by severity: one heading per group
+    for f, subjects in _same_line_groups(report.findings):  # sorted by severity: one heading each
         if f.severity != shown:
             shown = f.severity
             console.print()
             console.print(f"[bold]{heading[f.severity]}[/]")
-        render_finding(console, f)
+        render_finding(
+            console, f if len(subjects) == 1 else f.model_copy(update={"subject": ", ".join(subjects)})
+        )
+    with_finding = {(f.id, f.subject) for f in report.findings}
+    quiet = sorted(
+        {o.rule for o in report.outcomes if o.status == "passed" and (o.rule, o.subject) not in with_finding}
+        - {f.id for f in report.findings}
+    )
+    if quiet:
+        if shown != "ok":
+            console.print()
+            console.print("[bold]Passed[/]")
+        console.print(f"ok   also: {escape(', '.join(quiet))}")
+    unchecked = _not_checked(report)
+    if unchecked:
+        console.print()
+        console.print("[bold]Not checked[/] (could not be read)")
+        for line in unchecked:
+            console.print(f"skip {escape(line)}")
     if report.capabilities:
         from advisor.render.recommend import capability_lines
 
@@ -167,7 +238,9 @@ def render_check(console: Console, report: CheckReport) -> None:
     console.print()
     console.print(
         f"{c['fail']} failed, {_plural(c['warn'], 'warning')}, "
-        f"{_plural(c['info'], 'note')}, {c['ok']} ok — exit code {report.exit_code}"
+        f"{_plural(c['info'], 'note')}, {c['ok']} ok"
+        + (f", {c['not_checked']} not checked" if c.get("not_checked") else "")
+        + f" — exit code {report.exit_code}"
     )
 
 
@@ -185,11 +258,21 @@ def render_snapshot(console: Console, snap: Snapshot) -> None:
     )
 
 
+SEVERITY_POLICY = (
+    "fail: the job as asked will not run on this machine, or its results cannot be trusted. "
+    "warn: it runs, but slower, on less than the machine has, or a known trap is set. "
+    "info: a fact worth knowing. ok: a check passed. --require-gpu makes a missing GPU, or no GPU "
+    "with half its memory free, fail; --build-extensions makes a missing or mismatched nvcc fail."
+)
+
+
 def render_rules(console: Console, listed: RootModel[list[RuleInfo]]) -> None:
-    rules = listed.root
-    table = Table(header_style="bold", box=None)
-    table.add_column("rule")
-    table.add_column("checks that")
-    for r in rules:
-        table.add_row(r.id, r.title)
+    table = Table(header_style="bold", box=None, pad_edge=False)
+    table.add_column("rule", no_wrap=True)
+    table.add_column("checks that, and the findings it can give")
+    for r in listed.root:
+        emits = ", ".join(f"{e.id} ({'/'.join(e.severities)})" for e in r.emits if e.id != r.id)
+        table.add_row(r.id, escape(r.title) + (f"\n[dim]{escape(emits)}[/]" if emits else ""))
     console.print(table)
+    console.print()
+    console.print(escape("Severities: " + SEVERITY_POLICY))
