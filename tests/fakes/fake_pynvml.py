@@ -11,6 +11,7 @@ so the probe cannot tell it from the real one. A machine is a dict (tests/fakes/
     gpus:
       - name: ...                       one entry per GPU; see DEFAULT_GPU for every key
         lost: true                      nvmlDeviceGetHandleByIndex raises GpuIsLost
+        handle_error: Unknown           nvmlDeviceGetHandleByIndex raises that error instead
         errors: {nvmlDeviceGetEccMode: NotSupported, "*": GpuIsLost}       per call, or all calls
 """
 
@@ -133,6 +134,8 @@ class FakeNvml:
             raise error("InvalidArgument")
         if self.gpus[index].get("lost"):
             raise error("GpuIsLost")
+        if self.gpus[index].get("handle_error"):
+            raise error(self.gpus[index]["handle_error"])
         return _Handle(index)
 
     def nvmlDeviceGetTopologyCommonAncestor(self, a: _Handle, b: _Handle) -> int:
