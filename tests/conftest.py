@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,9 @@ def _isolated_user_dirs(
     monkeypatch.setenv("ADVISOR_CONFIG_DIR", str(base / "config"))
     monkeypatch.setenv("ADVISOR_DATA_DIR", str(base / "data"))
     monkeypatch.delenv("ADVISOR_CARDS", raising=False)
+    # The Python to check is this one (real or fake torch), whatever python3 is on the PATH of the
+    # machine running the tests; the tests of discovery itself unset it.
+    monkeypatch.setenv("ADVISOR_PYTHON", sys.executable)
     yield
 
 

@@ -41,3 +41,25 @@ def test_machine(name: str, cli: Cli, tmp_path: Path, monkeypatch: pytest.Monkey
     for finding_id in expect["findings"]:
         assert f"[{finding_id}]" in text.stdout
     assert f"exit code {expect['exit_code']}" in text.stdout
+
+
+HEALTHY = [n for n in machine_names() if load_machine(n)["expect"]["exit_code"] == 0]
+
+
+@pytest.mark.parametrize("name", HEALTHY)
+def test_an_unrelated_cuda_toolkit_never_fails_a_healthy_machine(
+    name: str, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As on this development VM: a CUDA 13 nvcc beside torch's own CUDA 12 build. It matters only
+    to extension builds, so the preflight stays green unless --build-extensions asks about them."""
+    machine = load_machine(name) | {"toolchain": {"nvcc": "13.0"}}
+    install_machine(machine, tmp_path, monkeypatch)
+    report = cli.json("check")["result"]
+    found = {f["id"]: f["severity"] for f in report["findings"]}
+    assert report["exit_code"] == 0
+    assert found.get("nvcc-mismatch") in ("warn", None)
+    assert "Toolkit  nvcc 13.0" in cli("check").stdout
+    built = report["snapshot"]["target"]["torch"]["cuda_version"]
+    if built and not built.startswith("13"):
+        assert found["nvcc-mismatch"] == "warn"
+        assert cli("check", "--build-extensions").exit_code == 1

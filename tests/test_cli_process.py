@@ -32,10 +32,14 @@ def test_check_in_a_real_process_uses_the_prestarted_worker(tmp_path: Path) -> N
         "ADVISOR_FAKE_TORCH": str(config),
         "ADVISOR_CONFIG_DIR": str(tmp_path),
         "CUDA_HOME": str(tmp_path / "cuda"),
+        "ADVISOR_PYTHON": sys.executable,
     }
     done = run("check", "--json", env=env)
-    # This machine has no NVIDIA driver: that is a note, not a failure.
-    assert done.returncode == 0, done.stderr
+    # This machine has no NVML while (the fake) torch runs kernels: the health readings are
+    # missing, which is a warning, not a failure.
+    assert done.returncode == 0, done.stdout[-2000:]
+    found = {f["id"]: f["severity"] for f in json.loads(done.stdout)["result"]["findings"]}
+    assert found["nvml-unavailable"] == "warn"
     target = json.loads(done.stdout)["result"]["snapshot"]["target"]
     assert target["status"] == "ok"
     assert target["torch"]["version"] == "2.4.1+cu121"

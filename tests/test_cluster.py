@@ -162,3 +162,17 @@ def test_slow_link_rule() -> None:
     (f,) = slow_links(links)
     assert f.id == "slow-link" and "rank 3" in f.evidence[0]
     assert slow_links(links[:2]) == []
+
+
+def test_local_launch_in_a_python_without_torch_is_one_clear_line(cli: Cli, tmp_path: Path) -> None:
+    """`advisor cluster --local` runs torchrun in the chosen Python; without torch there it says so,
+    as one line (or the JSON envelope), instead of torchrun's traceback."""
+    import venv
+
+    venv.create(tmp_path / "bare", with_pip=False)
+    bare = str(tmp_path / "bare/bin/python")
+    line = one_error_line(cli("cluster", "--local", "2", "--python", bare))
+    assert line.startswith(f"advisor: error: {bare} (from --python) has no torch")
+    result = cli("cluster", "--local", "2", "--json", env={"ADVISOR_PYTHON": bare})
+    assert result.exit_code == 2
+    assert "has no torch" in json.loads(result.stdout)["error"]["message"]

@@ -19,8 +19,8 @@ def test_gpu_on_the_bus_with_nouveau(tmp_path: Path) -> None:
         tmp_path, {"pci": [{"address": "0000:01:00.0", "device": "0x2204", "driver": "nouveau"}]}
     )
     host = probe_host(root, environ={"CUDA_VISIBLE_DEVICES": "1", "HOME": "/root"})
-    assert host.pci_scanned
-    assert [(p.device_id, p.driver) for p in host.pci_gpus] == [("0x2204", "nouveau")]
+    assert host.pci_gpus.ok
+    assert [(p.device_id, p.driver) for p in host.pci_nvidia] == [("0x2204", "nouveau")]
     assert host.environment == {"CUDA_VISIBLE_DEVICES": "1"}
     assert host.cpu_cores == 8 and host.memory_total_bytes == 263855696 * 1024
     assert host.os == "Ubuntu 22.04.4 LTS"
@@ -36,12 +36,40 @@ def test_non_nvidia_and_non_display_devices_are_ignored(tmp_path: Path) -> None:
     intel.mkdir()
     (intel / "vendor").write_text("0x8086\n")
     (intel / "class").write_text("0x030000\n")
-    assert [p.address for p in probe_host(root, environ={}).pci_gpus] == ["0000:01:00.0"]
+    assert [p.address for p in probe_host(root, environ={}).pci_nvidia] == ["0000:01:00.0"]
 
 
 def test_no_sysfs_means_unknown_not_absent(tmp_path: Path) -> None:
     host = probe_host(tmp_path, environ={})
-    assert host.pci_scanned is False and host.pci_gpus == []
+    assert host.pci_gpus.unavailable == "not_found" and host.pci_gpus.value is None
+    assert host.device_nodes.unavailable == "not_found"
+
+
+@pytest.mark.parametrize("path", ["dev", "proc/modules", "sys/bus/pci/devices"])
+def test_an_unreadable_read_is_unknown_with_its_reason(tmp_path: Path, path: str) -> None:
+    """An unreadable /dev is not "no device nodes": the reading keeps why it failed."""
+    root = build_root(tmp_path, {"dev": ["nvidia0"], "modules": ["nvidia"], "unreadable": [path]})
+    host = probe_host(root, environ={})
+    reading = {
+        "dev": host.device_nodes,
+        "proc/modules": host.loaded_modules,
+        "sys/bus/pci/devices": host.pci_gpus,
+    }
+    assert reading[path].unavailable == "error" and reading[path].value is None
+    assert path.split("/")[-1] in (reading[path].detail or "")
+
+
+def test_secure_boot_and_tegra_release_are_read(tmp_path: Path) -> None:
+    var = "/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+    root = build_root(tmp_path, {"files": {"/etc/nv_tegra_release": "# R36 (release), REVISION: 4.7\n"}})
+    efivar = root / var.lstrip("/")
+    efivar.parent.mkdir(parents=True)
+    efivar.write_bytes(b"\x06\x00\x00\x00\x01")  # 4 attribute bytes, then 1 = enabled
+    host = probe_host(root, environ={})
+    assert host.secure_boot.value is True
+    assert host.tegra_release == "# R36 (release), REVISION: 4.7"
+    efivar.write_bytes(b"\x06\x00\x00\x00\x00")
+    assert probe_host(root, environ={}).secure_boot.value is False
 
 
 @pytest.mark.parametrize(
@@ -66,7 +94,7 @@ def test_containers(tmp_path: Path) -> None:
     (root / ".dockerenv").write_text("")
     host = probe_host(root, environ={})
     assert host.container == "docker"
-    assert host.kernel_module_version is not None and "550.54.14" in host.kernel_module_version
+    assert "550.54.14" in (host.kernel_module_version.value or "")
     assert (
         probe_host(build_root(tmp_path / "k", {}), environ={"KUBERNETES_SERVICE_HOST": "x"}).container
         == "kubernetes"

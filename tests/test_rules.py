@@ -56,7 +56,7 @@ def snap(
     return Snapshot(
         advisor_version="test",
         taken_at="2026-01-01T00:00:00+00:00",
-        host=Host(environment=env or {}, pci_scanned=True, **host),
+        host=Host(**{"environment": env or {}, "pci_gpus": have([]), **host}),
         nvml=NvmlSnapshot(
             driver_version=have("550.54.14"),
             cuda_driver_version=have(cuda),
@@ -141,7 +141,8 @@ def test_ecc_history_and_remap_failure() -> None:
     old = gpu(ecc_uncorrected_volatile=have(0), ecc_uncorrected_aggregate=have(3))
     assert ids(snap([old]))["ecc-uncorrectable-history"] == "warn"
     broken = gpu(
-        remapped_rows=have(RemappedRows(correctable=0, uncorrectable=9, pending=False, failure=True))
+        ecc_uncorrected_volatile=have(0),
+        remapped_rows=have(RemappedRows(correctable=0, uncorrectable=9, pending=False, failure=True)),
     )
     assert ids(snap([broken]))["row-remap-failed"] == "fail"
 
@@ -158,7 +159,8 @@ def test_power_cap_alone_is_not_a_slowdown() -> None:
 def test_ptx_only_coverage_is_a_note() -> None:
     t = cuda_torch(arch_list=["sm_80", "compute_80"], version="2.9.0+cu128", cuda_version="12.8")
     found = ids(snap([gpu(name=have("NVIDIA H100 PCIe"), compute_capability=have("9.0"))], t, cuda=12080))
-    assert found["arch-ptx-only"] == "info"
+    assert found["arch-ptx-jit"] == "info"
+    assert "arch-not-compiled" not in found and "torch-archs" not in found
 
 
 def test_volta_on_a_cuda13_build_is_too_old() -> None:
@@ -189,17 +191,27 @@ def test_card_matching_in_report() -> None:
 
 
 def test_nvlink_down_on_sxm_only() -> None:
-    sxm = gpu(
-        name=have("NVIDIA H100 80GB HBM3"),
-        compute_capability=have("9.0"),
-        nvlink_links_up=have(0),
-        brand=have("nvidia"),
-    )
-    assert ids(snap([sxm]))["nvlink-down"] == "warn"
-    healthy = sxm.model_copy(update={"nvlink_links_up": have(18)})
-    assert "nvlink-down" not in ids(snap([healthy]))
-    pcie = gpu(nvlink_links_up=have(0))  # an RTX 3090 without a bridge is normal
-    assert "nvlink-down" not in ids(snap([pcie]))
+    def sxm(index: int, links: int) -> Gpu:
+        return gpu(
+            index,
+            name=have("NVIDIA H100 80GB HBM3"),
+            compute_capability=have("9.0"),
+            nvlink_links_up=have(links),
+            brand=have("nvidia"),
+        )
+
+    assert ids(snap([sxm(0, 0), sxm(1, 18)]))["nvlink-down"] == "warn"
+    assert "nvlink-down" not in ids(snap([sxm(0, 18), sxm(1, 18)]))
+    pcie = [gpu(0, nvlink_links_up=have(0)), gpu(1, nvlink_links_up=have(0))]  # no bridge: normal
+    assert "nvlink-down" not in ids(snap(pcie))
+
+
+def test_an_sxm_gpu_alone_has_no_peer_to_link_to() -> None:
+    alone = gpu(name=have("NVIDIA H100 80GB HBM3"), compute_capability=have("9.0"), nvlink_links_up=have(0))
+    report = diagnose(snap([alone]), COMPAT, CARDS)
+    assert "nvlink-down" not in {f.id for f in report.findings}
+    outcome = next(o for o in report.outcomes if o.rule == "nvlink")
+    assert outcome.status == "not_applicable" and "no peer" in (outcome.reason or "")
 
 
 def test_fix_commands_quote_an_interpreter_path_with_spaces() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from advisor.snapshot import SNAPSHOT_SCHEMA_VERSION
 from tests.conftest import Cli, one_error_line
 from tests.machines import install_machine, load_machine
 
@@ -27,7 +28,7 @@ def test_probe_then_check_elsewhere(
     replay = cli.json("check", "--snapshot", str(box), code=machine["expect"]["exit_code"])
     assert replay["result"]["findings"] == live["findings"]
     snap = json.loads(recorded.stdout)["result"]
-    assert snap["schema_version"] == 1
+    assert snap["schema_version"] == SNAPSHOT_SCHEMA_VERSION
     assert replay["result"]["snapshot"] == snap
 
 
@@ -58,3 +59,15 @@ def test_missing_snapshot(cli: Cli, tmp_path: Path) -> None:
     assert "no such file" in one_error_line(cli("check", "--snapshot", str(tmp_path / "x.json")))
     body = cli.json("check", "--snapshot", str(tmp_path / "x.json"), code=2)
     assert "no such file" in body["error"]["message"]
+
+
+def test_a_schema_1_snapshot_is_still_read(cli: Cli) -> None:
+    """Recorded by the previous advisor (`advisor probe --json`, schema 1) on the two-A6000 machine
+    whose GPU 1 fell off the bus: still diagnosed, its empty or unreadable lists marked unknown."""
+    box = Path(__file__).parent / "fakes/snapshots/v1_two_gpus_one_lost.json"
+    report = cli.json("check", "--snapshot", str(box), code=1)["result"]
+    found = {f["id"]: f["severity"] for f in report["findings"]}
+    assert found["gpu-lost"] == "fail"
+    host = report["snapshot"]["host"]
+    assert [p["address"] for p in host["pci_gpus"]["value"]] == ["0000:01:00.0", "0000:02:00.0"]
+    assert host["loaded_modules"]["unavailable"] == "not_probed"  # v1 could not tell none from unread
