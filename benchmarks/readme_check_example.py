@@ -10,6 +10,7 @@ Paths inside the rebuilt machine's tree are printed as the machine names them.
 
 from __future__ import annotations
 
+import json
 import sys
 import tempfile
 from pathlib import Path
@@ -23,6 +24,8 @@ from advisor.cli import app
 from tests.machines import MACHINES, REAL_CASES, install_machine, load_machine
 
 README_MACHINE = "rtx5090_old_torch"
+# The interpreter as the recorded machine names it: its system Python, found on PATH.
+RECORDED = {"executable": "/usr/bin/python3", "chosen_by": "python3 on PATH", "python_version": "3.11.7"}
 
 
 def main(argv: list[str]) -> int:
@@ -33,20 +36,27 @@ def main(argv: list[str]) -> int:
         return 2
     machine = load_machine(name, folder)
     patch = pytest.MonkeyPatch()
+    runner = CliRunner()
+    env = {"COLUMNS": "80", "NO_COLOR": "1"}
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            patch.setenv("ADVISOR_PYTHON", "/usr/bin/python3")  # as it reads on the recorded box
             patch.setenv("ADVISOR_CONFIG_DIR", str(Path(tmp) / "config"))
             install_machine(machine, Path(tmp), patch)
-            # the worker runs here, under this interpreter, named in the report as /usr/bin/python3
-            patch.setenv("ADVISOR_PYTHON", sys.executable)
+            probed = runner.invoke(app, ["probe", "--json"], env=env)
+            # The worker ran under this interpreter inside a temporary tree; the report names
+            # them as the recorded box does, so the text does not depend on where this runs.
+            text = probed.stdout.replace(str(Path(tmp) / "root"), "")
+            text = text.replace(sys.executable, RECORDED["executable"])
+            doc = json.loads(text)
+            doc["result"]["target"].update(RECORDED)
+            if doc["result"]["target"].get("environment"):  # ninja, as on the recorded box: none
+                doc["result"]["target"]["environment"]["ninja"] = False
+            snapshot = Path(tmp) / "box.json"
+            snapshot.write_text(json.dumps(doc))
             args = ["check", *machine.get("args", []), *argv[1:]]
-            result = CliRunner().invoke(app, args, env={"COLUMNS": "80", "NO_COLOR": "1"})
-            text = result.output.replace(str(Path(tmp) / "root"), "").replace(
-                sys.executable, "/usr/bin/python3"
-            )
+            result = runner.invoke(app, [*args, "--snapshot", str(snapshot)], env=env)
             print(f"$ advisor {' '.join(args)}")
-            print(text, end="")
+            print(result.output, end="")
             return 0
         finally:
             patch.undo()
