@@ -194,6 +194,21 @@ def driver_advice_text(facts: Facts, ccs: list[str]) -> str | None:
     text += f" ({'; '.join(notes)})" if notes else ""
     if "ubuntu" in (facts.snapshot.host.os or "").lower():  # Ubuntu's packages carry the branch
         text += f": sudo apt install nvidia-driver-{branch.branch}"
+    if advice.limited_by and Version(branch.max_cuda).major < cuda_major:
+        # The GPU's last branch cannot run the current builds: say which PyTorch will run on it.
+        torch = facts.snapshot.target.torch
+        after = suggest_torch(
+            facts.compat,
+            ccs,
+            driver_cuda=branch.max_cuda,
+            installed=torch.version if torch else None,
+            python=facts.python_cmd,
+        )
+        if after is not None and after.needs_driver is None:
+            text += (
+                f"; on it, the newest PyTorch for these GPUs is {after.torch} for CUDA {after.cuda}: "
+                + after.command
+            )
     return text
 
 
@@ -220,10 +235,14 @@ def _requirement_name(line: str) -> NormalizedName | None:
     return canonicalize_name(req.name)
 
 
+def torch_not_installed(error: str | None) -> bool:
+    """The import error says torch is simply absent, not broken."""
+    return error is not None and error.startswith("ModuleNotFoundError") and "'torch'" in error
+
+
 def import_cause(facts: Facts) -> ImportCause:
     target = facts.snapshot.target
-    error = target.torch_import_error or ""
-    if error.startswith("ModuleNotFoundError") and "'torch'" in error:
+    if torch_not_installed(target.torch_import_error):
         return ImportCause("not_installed")
     env = target.environment
     named = env.import_library if env else None

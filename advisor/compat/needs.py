@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from advisor.compat.common import gpu_present
+from advisor.compat.common import gpu_present, torch_not_installed
 from advisor.compat.findings import Facts, Need, Skip
 from advisor.snapshot import Gpu, Reading
 
@@ -73,8 +73,7 @@ def _torch(facts: Facts, gpu: Gpu | None) -> Skip | None:
         return Skip("not_checked", "the framework probe was skipped (--no-python)")
     if target.status not in ("ok", "failed"):
         return Skip("not_checked", f"the framework probe did not answer ({target.status})")
-    error = target.torch_import_error or ""
-    if error.startswith("ModuleNotFoundError") and "'torch'" in error:
+    if torch_not_installed(target.torch_import_error):
         return Skip("not_applicable", f"no torch in {target.executable}")
     return Skip("not_checked", "import torch failed")
 
