@@ -65,6 +65,9 @@ class ArchitectureSupport(_Row):
     driver_source: str | None = None
     driver_confirmed: bool = False
     driver_notes: str | None = None
+    # Jetson parts: "Binary compatibility is supported only for the desktop. It is not supported for
+    # Tegra" (CUDA programming guide), so only SASS of exactly this capability, or PTX, runs.
+    tegra: bool = False
 
 
 class DriverBranch(_Row):
@@ -92,6 +95,8 @@ class TorchVariant(_Row):
     ptx: list[str] | None = None
     source: str | None = None
     confirmed: bool
+    first_patch: str | None = None  # the variant appeared with this patch release ("2.12.1")
+    note: str | None = None
 
     @property
     def tag(self) -> str:
@@ -104,6 +109,35 @@ class TorchRelease(_Row):
     variants_source: str | None = None
     variants_confirmed: bool
     pypi_default: str | None = None
+    status: Literal["ga", "rc"] = "ga"  # rc: announced, not released; never suggested
+    patch_releases: list[str] = []
+    ga_date: str | None = None  # "2025-08-06"
+    torchvision: str | None = None  # the matching minor, "0.23"; its patch follows torch's
+    torchaudio: str | None = None  # "2.8"; None: no release for this torch
+    companions: dict[str, dict[str, str]] = {}  # exceptions: torch patch -> {torchvision: "0.15.2"}
+    companions_source: str | None = None
+
+    def companion(self, name: str, torch_version: Version) -> str | None:
+        """The torchvision/torchaudio version released with this torch patch version."""
+        exact = self.companions.get(str(torch_version), {}).get(name)
+        if exact:
+            return exact
+        minor = self.torchvision if name == "torchvision" else self.torchaudio
+        return f"{minor}.{torch_version.micro}" if minor else None
+
+
+class FrameworkBuild(_Row):
+    """A TensorFlow or JAX release line: the CUDA it is built with, the oldest driver it needs."""
+
+    name: Literal["tensorflow", "jax"]
+    version: str
+    cuda: str
+    cudnn: str | None = None
+    min_driver: str
+    source: str
+    confirmed: bool
+
+    _check = field_validator("version", "cuda", "min_driver")(_version)
 
 
 class Message(_Row):
@@ -120,6 +154,16 @@ class CompatKnowledge(_Row):
     torch_releases: list[TorchRelease]
     messages: dict[str, Message]
     driver_branches: list[DriverBranch] = []
+    frameworks: list[FrameworkBuild] = []
+
+    def newest_framework(self, name: str, driver: str) -> FrameworkBuild | None:
+        """The newest TensorFlow / JAX line this driver runs."""
+        try:
+            have = Version(driver)
+        except InvalidVersion:
+            return None
+        fits = [f for f in self.frameworks if f.name == name and Version(f.min_driver) <= have]
+        return max(fits, key=lambda f: Version(f.version)) if fits else None
 
     # -- questions ---------------------------------------------------------------------------
 
@@ -158,18 +202,21 @@ class CompatKnowledge(_Row):
         want = _major_minor(torch_version.split("+")[0])
         return next((r for r in self.torch_releases if _major_minor(r.torch) == want), None)
 
-    def driver_for(self, ccs: list[str], *, today: str, cuda_major: int | None = None) -> DriverAdvice | None:
+    def driver_for(
+        self, ccs: list[str], *, today: str, cuda_major: int | None = None, at_least: int | None = None
+    ) -> DriverAdvice | None:
         """The driver branch to install for GPUs of these compute capabilities.
 
         The oldest long-term-support branch still supported on ``today`` (YYYY-MM) that runs every
         one of these GPUs and CUDA ``cuda_major`` builds: the most widely packaged choice that is
         new enough. Failing that (an old GPU whose last branch has ended), the newest branch that
-        still runs the GPUs.
+        still runs the GPUs. Never older than ``at_least`` (the branch installed now).
         """
         archs = [a for a in (self.architecture(cc) for cc in ccs) if a is not None]
         low = max((a.first_driver_branch or 0 for a in archs), default=0)
         capped = [a for a in archs if a.last_driver_branch is not None]
         high = min((a.last_driver_branch or 0 for a in capped), default=None)
+        low = max(low, at_least or 0)  # never a branch older than the one installed
         fits = [b for b in self.driver_branches if b.branch >= low and (high is None or b.branch <= high)]
         if not fits:
             return None
