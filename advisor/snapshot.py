@@ -214,6 +214,7 @@ class PythonEnvironment(Frozen):
         default_factory=dict, description="site-packages folder of torch and each nvidia-* wheel"
     )
     import_library: LibraryCopies | None = None  # the library a failed `import torch` named
+    torch_dist: str | None = None  # torch's version from its metadata, when the import fails too
     nvcc: str | None = None
     nvcc_version: str | None = None  # "12.4"
     cuda_home: str | None = None

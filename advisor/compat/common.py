@@ -10,7 +10,6 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from advisor.compat.arch import TorchSuggestion, suggest_torch
 from advisor.compat.findings import Facts
 from advisor.snapshot import Gpu
 
@@ -42,28 +41,6 @@ def gpu_ccs(facts: Facts) -> list[str]:
 def torch_cuda(facts: Facts) -> str | None:
     torch = facts.snapshot.target.torch
     return torch.cuda_version if torch is not None else None
-
-
-def suggestion(facts: Facts, *, cuda_major: int | None = None) -> TorchSuggestion | None:
-    torch = facts.snapshot.target.torch
-    return suggest_torch(
-        facts.compat,
-        gpu_ccs(facts),
-        driver_cuda=driver_cuda(facts),
-        installed=torch.version if torch else None,
-        python=facts.python_cmd,
-        cuda_major=cuda_major,
-    )
-
-
-def suggestion_text(facts: Facts, *, cuda_major: int | None = None) -> str | None:
-    s = suggestion(facts, cuda_major=cuda_major)
-    if s is None:
-        return None
-    text = f"install PyTorch {s.torch} built for CUDA {s.cuda}: {s.command}"
-    if s.needs_driver:
-        text = f"upgrade the NVIDIA driver to {s.needs_driver} or newer, then {text}"
-    return text
 
 
 def version(text: str | None) -> Version | None:
@@ -173,43 +150,6 @@ def startup_error(facts: Facts) -> StartupError | None:
 
 def no_driver_text(error: StartupError | None) -> bool:
     return error is not None and "Found no NVIDIA driver" in error.text
-
-
-def driver_advice_text(facts: Facts, ccs: list[str]) -> str | None:
-    """'R580 or newer (580.65.06+, long-term support to 2028-06): sudo apt install nvidia-driver-580'."""
-    newest = max(facts.compat.torch_releases, key=lambda r: Version(r.torch))
-    cuda_major = max(Version(v.cuda).major for v in newest.variants)
-    advice = (
-        facts.compat.driver_for(ccs, today=facts.snapshot.taken_at[:7], cuda_major=cuda_major)
-        if ccs
-        else None
-    )
-    if advice is None:
-        return None
-    branch = advice.branch
-    notes = [f"{advice.min_version}+"] if advice.min_version else []
-    if branch.kind == "lts" and branch.end_of_life:
-        notes.append(f"long-term support to {branch.end_of_life}")
-    text = f"R{branch.branch}" + (f", {advice.limited_by}" if advice.limited_by else " or newer")
-    text += f" ({'; '.join(notes)})" if notes else ""
-    if "ubuntu" in (facts.snapshot.host.os or "").lower():  # Ubuntu's packages carry the branch
-        text += f": sudo apt install nvidia-driver-{branch.branch}"
-    if advice.limited_by and Version(branch.max_cuda).major < cuda_major:
-        # The GPU's last branch cannot run the current builds: say which PyTorch will run on it.
-        torch = facts.snapshot.target.torch
-        after = suggest_torch(
-            facts.compat,
-            ccs,
-            driver_cuda=branch.max_cuda,
-            installed=torch.version if torch else None,
-            python=facts.python_cmd,
-        )
-        if after is not None and after.needs_driver is None:
-            text += (
-                f"; on it, the newest PyTorch for these GPUs is {after.torch} for CUDA {after.cuda}: "
-                + after.command
-            )
-    return text
 
 
 @dataclass(frozen=True)

@@ -5,17 +5,9 @@ from __future__ import annotations
 from packaging.version import InvalidVersion, Version
 
 from advisor.compat.arch import driver_floor
-from advisor.compat.common import (
-    driver_advice_text,
-    driver_cuda,
-    gpu_ccs,
-    gpu_present,
-    startup_error,
-    suggestion,
-    torch_cuda,
-    version,
-)
+from advisor.compat.common import driver_cuda, gpu_ccs, gpu_present, startup_error, torch_cuda, version
 from advisor.compat.findings import Facts, Finding, Skip, rule
+from advisor.compat.fixes import driver_advice_text, suggestion_text
 from advisor.compat.needs import DRIVER_VERSION, GPUS, TORCH_CUDA
 
 RELOAD = (
@@ -255,9 +247,9 @@ def _no_gpu(facts: Facts, detail: str) -> Finding:
 
 @rule(
     "driver-cuda",
-    "The driver supports the CUDA version PyTorch was built with",
+    "The driver runs the CUDA PyTorch was built with (outright, or through minor-version compatibility)",
     needs=(DRIVER_VERSION, GPUS, TORCH_CUDA),
-    emits={"driver-cuda": "ok", "driver-too-old-for-cuda": ("warn", "fail")},
+    emits={"driver-cuda": "ok", "driver-too-old-for-cuda": "fail"},
 )
 def driver_vs_torch(facts: Facts) -> list[Finding] | Skip:
     built = version(torch_cuda(facts))
@@ -270,42 +262,25 @@ def driver_vs_torch(facts: Facts) -> list[Finding] | Skip:
     facts_line = (
         f"driver {driver} supports CUDA up to {supported}; torch {torch.version} was built with CUDA {built}"
     )
-    said = startup_error(facts)
-    torch_text = said.text if said is not None and said.code == 35 and said.found_version else None
+    floor = driver_floor(facts.compat, str(built))
     if Version(f"{built.major}.{built.minor}") <= supported:
+        return [_runs(f"The driver supports the CUDA {built} this PyTorch was built with.", facts_line)]
+    through = built.major == supported.major and built.major >= 11 and floor is not None
+    if through and _at_least(driver, floor or ""):
+        # PyTorch wheels carry compiled kernels, so the CUDA family floor is all they need (no PTX
+        # JIT); a GPU reached only through PTX is arch-ptx-jit's concern.
         return [
-            Finding(
-                id="driver-cuda",
-                severity="ok",
-                subject="driver",
-                summary=f"The driver supports the CUDA {built} this PyTorch was built with.",
-                evidence=[facts_line],
+            _runs(
+                f"The driver runs this PyTorch's CUDA {built} through minor-version compatibility.",
+                facts_line,
+                f"CUDA {built.major}.x builds run on driver {floor} or newer (NVIDIA's minor-version "
+                "compatibility); a newer driver adds features, not correctness",
             )
         ]
     row = facts.compat.toolkit_driver(str(built))
     full = f"{row.linux_min_driver} (Linux) / {row.windows_min_driver or 'n/a'} (Windows)" if row else "?"
-    floor = facts.compat.minor_version_floor(built.major)
-    if built.major == supported.major and built.major >= 11 and floor is not None and torch_text is None:
-        return [
-            Finding(
-                id="driver-too-old-for-cuda",
-                severity="warn",
-                subject="driver",
-                summary=f"PyTorch's CUDA {built} runs on this CUDA {supported} driver only through "
-                "minor-version compatibility: features that need a newer driver fail, and PTX cannot "
-                "be JIT-compiled.",
-                evidence=[
-                    facts_line,
-                    f"CUDA {built} ships with driver {full}; the CUDA "
-                    f"{built.major}.x floor is {floor.linux_min_driver}",
-                ],
-                error_text=facts.compat.message("unsupported_ptx"),
-                fix=f"upgrade the NVIDIA driver to {row.linux_min_driver if row else 'a newer one'} "
-                "or newer" + _or_keep_driver(facts),
-            )
-        ]
-    need = driver_floor(facts.compat, str(built)) or "?"
-    advice = driver_advice_text(facts, gpu_ccs(facts))
+    said = startup_error(facts)
+    torch_text = said.text if said is not None and said.code == 35 and said.found_version else None
     return [
         Finding(
             id="driver-too-old-for-cuda",
@@ -315,12 +290,23 @@ def driver_vs_torch(facts: Facts) -> list[Finding] | Skip:
             f"PyTorch needs CUDA {built}.",
             evidence=[
                 facts_line,
-                f"CUDA {built} needs driver {need} or newer (Linux); it shipped with {full}",
+                f"CUDA {built} needs driver {floor or '?'} or newer (Linux); it shipped with {full}",
             ],
             error_text=torch_text or facts.compat.message("torch_driver_too_old", found=_found(facts)),
-            fix=f"upgrade the NVIDIA driver to {advice or f'{need} or newer'}" + _or_keep_driver(facts),
+            fix=suggestion_text(facts) or f"upgrade the NVIDIA driver to {floor or 'a newer one'} or newer",
         )
     ]
+
+
+def _runs(summary: str, *evidence: str) -> Finding:
+    return Finding(id="driver-cuda", severity="ok", subject="driver", summary=summary, evidence=[*evidence])
+
+
+def _at_least(driver: str, floor: str) -> bool:
+    try:
+        return Version(driver) >= Version(floor)
+    except InvalidVersion:
+        return False
 
 
 def _found(facts: Facts) -> str:
@@ -330,14 +316,6 @@ def _found(facts: Facts) -> str:
         return str(v)
     supported = version(driver_cuda(facts))
     return f"{supported.major * 1000 + supported.minor * 10}" if supported else "N"
-
-
-def _or_keep_driver(facts: Facts) -> str:
-    """The other way out: a PyTorch build this driver already runs, when there is one."""
-    found = suggestion(facts)
-    if found is None or found.needs_driver:
-        return ""
-    return f"; or keep the driver and install PyTorch {found.torch} for CUDA {found.cuda}: {found.command}"
 
 
 @rule(
@@ -382,6 +360,6 @@ def driver_vs_current(facts: Facts) -> list[Finding] | Skip:
                 f"PyTorch {newest.torch} builds: CUDA {', '.join(floors)}; the oldest needs driver {lowest}",
             ],
             error_text=facts.compat.message("torch_driver_too_old", found=_found(facts)),
-            fix=f"upgrade the NVIDIA driver to {advice or f'{lowest} or newer'}",
+            fix=suggestion_text(facts) or f"upgrade the NVIDIA driver to {advice or f'{lowest} or newer'}",
         )
     ]

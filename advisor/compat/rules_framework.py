@@ -3,16 +3,10 @@ runs, every GPU seen."""
 
 from __future__ import annotations
 
-from advisor.compat.arch import coverage
-from advisor.compat.common import (
-    driver_cuda,
-    gpu_present,
-    suggestion_text,
-    toolkit_mismatch,
-    torch_cuda,
-    version,
-)
+from advisor.compat.arch import gpu_coverage
+from advisor.compat.common import driver_cuda, gpu_present, toolkit_mismatch, torch_cuda, version
 from advisor.compat.findings import Emit, Facts, Finding, Skip, gpu_rule, rule
+from advisor.compat.fixes import suggestion_text
 from advisor.compat.needs import GPUS, TORCH, TORCH_CUDA, gpu_reading
 from advisor.snapshot import Gpu
 
@@ -92,7 +86,7 @@ def arch_compiled(facts: Facts, gpu: Gpu) -> list[Finding] | Skip:
             return Skip("not_checked", "torch reported no compiled architectures")
         return [_no_code(facts, gpu, ["torch reported no compiled architectures"])]
     archs = " ".join(torch.arch_list)
-    how = coverage(torch.arch_list, cc)
+    how = gpu_coverage(facts.compat, torch.arch_list, cc)
     if how == "sass":
         return [
             Finding(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from advisor.compat.common import driver_advice_text
 from advisor.compat.findings import Facts, Finding, Skip, gpu_rule, rule
+from advisor.compat.fixes import driver_advice_text
 from advisor.compat.needs import NVML, gpu_reading
 from advisor.snapshot import Gpu
 

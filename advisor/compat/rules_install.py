@@ -8,8 +8,9 @@ import shlex
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from advisor.compat.common import gpu_present, import_cause, suggestion_text
+from advisor.compat.common import gpu_present, import_cause
 from advisor.compat.findings import Emit, Facts, Finding, Skip, rule
+from advisor.compat.fixes import suggestion_text
 
 
 @rule(
@@ -152,8 +153,7 @@ def torch_installed(facts: Facts) -> list[Finding] | Skip:
             evidence=[interpreter, *cause.evidence],
             error_text=error,
             fix="a missing or mismatched CUDA library is the usual cause: check LD_LIBRARY_PATH, "
-            f"then reinstall torch with its own libraries ({facts.python_cmd} -m pip install "
-            "--force-reinstall torch)",
+            "then reinstall the same torch with its own libraries: " + _reinstall(facts),
         )
     ]
 
@@ -170,6 +170,18 @@ def _one_site_fix(torch_site: str, wheel_site: str) -> str:
         "recreate the environment so lib64 is a symlink to lib (python -m venv does this; so does a "
         f"current uv) and reinstall, or merge the two folders: {move} && {link}"
     )
+
+
+def _reinstall(facts: Facts) -> str:
+    """The same torch again, from the index its local tag names: only torch, its files replaced."""
+    env = facts.snapshot.target.environment
+    have = env.torch_dist if env else None
+    argv = [facts.snapshot.target.executable, "-m", "pip", "install", "--force-reinstall", "--no-deps"]
+    if not have:
+        return shlex.join([*argv, "torch"])
+    tag = have.split("+")[1] if "+" in have else None
+    index = ["--index-url", f"https://download.pytorch.org/whl/{tag}"] if tag else []
+    return shlex.join([*argv, f"torch=={have}", *index])
 
 
 def _pin(line: str) -> str:

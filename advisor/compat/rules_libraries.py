@@ -9,8 +9,9 @@ import shlex
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
-from advisor.compat.common import import_cause, startup_error, suggestion_text, version
+from advisor.compat.common import import_cause, startup_error, version
 from advisor.compat.findings import Facts, Finding, Skip, rule
+from advisor.compat.fixes import suggestion_text
 from advisor.compat.needs import ENVIRONMENT, TORCH_CUDA
 
 # Forward compatibility (cuda-compat) runs only on data-center and some professional boards.
@@ -129,7 +130,7 @@ def wheels(facts: Facts) -> list[Finding] | Skip:
         return Skip("not_applicable", "torch requires no nvidia-* wheels (its libraries are bundled)")
     if torch is None:
         return Skip("not_applicable", "torch does not import (torch-installed says why)")
-    problems = []
+    problems, pins = [], []
     for line in env.wheels_required:
         try:
             req = Requirement(line)
@@ -140,15 +141,16 @@ def wheels(facts: Facts) -> list[Finding] | Skip:
         have = env.wheels_installed.get(req.name)
         if have is None:
             problems.append(f"{req.name} is missing (torch needs {req.specifier or 'it'})")
+            pins.append(f"{req.name}{req.specifier}")
             continue
         try:
             if req.specifier and Version(have) not in req.specifier:
                 problems.append(f"{req.name} {have} installed; torch needs {req.specifier}")
+                pins.append(f"{req.name}{req.specifier}")
         except InvalidVersion:
             continue
     if not problems:
         return []
-    spec = shlex.quote(f"torch=={torch.version}")
     return [
         Finding(
             id="nvidia-wheel-mismatch",
@@ -158,8 +160,8 @@ def wheels(facts: Facts) -> list[Finding] | Skip:
             "(another package upgraded them).",
             evidence=problems,
             error_text=facts.compat.message("nvjitlink_undefined_symbol"),
-            fix=f"{facts.python_cmd} -m pip install --force-reinstall {spec} (with the same "
-            "--index-url you installed it from) to put the matching wheels back",
+            fix="put back the versions this torch was built with: "
+            + shlex.join([facts.snapshot.target.executable, "-m", "pip", "install", *pins]),
         )
     ]
 
@@ -215,6 +217,36 @@ def forward_compat(facts: Facts) -> list[Finding] | Skip:
     ]
 
 
+def _nvcc_cannot_target(facts: Facts, nvcc: Version, asked: bool) -> list[Finding]:
+    """A toolkit older than a GPU's architecture cannot build extensions for it, although torch's
+    own wheel may run there (sm_86 SASS runs on an 8.9 GPU; an extension is built for 8.9)."""
+    out = []
+    for gpu in facts.healthy_gpus:
+        cc = gpu.compute_capability.value
+        arch = facts.compat.architecture(cc) if cc else None
+        if arch is None or (nvcc.major, nvcc.minor) >= _short(arch.first_cuda):
+            continue
+        sm = (cc or "").replace(".", "")
+        out.append(
+            Finding(
+                id="nvcc-too-old-for-gpu",
+                severity="fail" if asked else "warn",
+                subject=gpu.label,
+                summary=f"nvcc {nvcc} cannot compile for this GPU (compute capability {cc}): building "
+                "a CUDA extension for it fails.",
+                evidence=[f"compute capability {cc} ({arch.architecture}) needs CUDA {arch.first_cuda}+"],
+                error_text=f"nvcc fatal   : Unsupported gpu architecture 'compute_{sm}'",
+                fix=f"install the CUDA {arch.first_cuda} toolkit or newer and point CUDA_HOME at it",
+            )
+        )
+    return out
+
+
+def _short(text: str) -> tuple[int, int]:
+    v = Version(text)
+    return v.major, v.minor
+
+
 def _for_nvcc(facts: Facts, nvcc: Version) -> str | None:
     """The torch build whose CUDA major is the local nvcc's, for these GPUs and this driver."""
     return suggestion_text(facts, cuda_major=nvcc.major)
@@ -228,6 +260,7 @@ def _for_nvcc(facts: Facts, nvcc: Version) -> str | None:
         "extension-toolchain": "ok",
         "no-nvcc": ("info", "fail"),
         "nvcc-mismatch": ("warn", "fail"),
+        "nvcc-too-old-for-gpu": ("warn", "fail"),
         "no-ninja": ("info", "warn"),
     },
 )
@@ -284,6 +317,8 @@ def toolchain(facts: Facts) -> list[Finding]:
                 ),
             )
         )
+    if nvcc is not None:
+        out += _nvcc_cannot_target(facts, nvcc, asked)
     if not env.ninja:
         out.append(
             Finding(

@@ -5,11 +5,13 @@ CUDA builds of TensorFlow and JAX."""
 from __future__ import annotations
 
 import re
+import shlex
 
 from packaging.version import Version
 
-from advisor.compat.common import driver_cuda, gpu_present, version
+from advisor.compat.common import driver_cuda, gpu_ccs, gpu_present, version
 from advisor.compat.findings import Facts, Finding, Skip, gpu_rule, rule
+from advisor.compat.fixes import driver_advice_text
 from advisor.compat.needs import GPUS, gpu_reading
 from advisor.snapshot import Gpu
 
@@ -263,8 +265,7 @@ def frameworks(facts: Facts) -> list[Finding] | Skip:
                         error_text="Cannot dlopen some GPU libraries. ... Skipping registering GPU devices..."
                         if name == "TensorFlow"
                         else facts.compat.message("insufficient_driver"),
-                        fix=f"upgrade the NVIDIA driver, or install a {name} built for CUDA "
-                        f"{supported.major}",
+                        fix=_framework_fix(facts, name),
                     )
                 )
         if fw.gpu_count == 0:
@@ -284,3 +285,22 @@ def frameworks(facts: Facts) -> list[Finding] | Skip:
                 )
             )
     return out
+
+
+def _framework_fix(facts: Facts, name: str) -> str:
+    """The newest build of that framework this driver runs, as a command; else the driver."""
+    key = name.lower()
+    build = facts.compat.newest_framework(key, facts.snapshot.nvml.driver_version.value or "")
+    if build is None:
+        advice = driver_advice_text(facts, gpu_ccs(facts))
+        return f"upgrade the NVIDIA driver to {advice or 'a newer branch'}"
+    spec = (
+        f"tensorflow[and-cuda]=={build.version}.*"
+        if key == "tensorflow"
+        else f"jax[cuda{Version(build.cuda).major}]"
+    )
+    python = facts.snapshot.target.executable
+    return (
+        f"install the newest {name} this driver runs ({name} {build.version}+, CUDA {build.cuda}): "
+        + shlex.join([python, "-m", "pip", "install", "-U", spec])
+    )

@@ -181,6 +181,7 @@ def _environment(data: Any) -> PythonEnvironment | None:
         wheels_installed=dict(wheels.get("installed") or {}),
         wheel_sites=dict(data.get("wheel_sites") or {}),
         import_library=LibraryCopies.model_validate(named) if named else None,
+        torch_dist=data.get("torch_dist"),
         nvcc=tools.get("nvcc"),
         nvcc_version=tools.get("nvcc_version"),
         cuda_home=tools.get("cuda_home"),

@@ -213,6 +213,8 @@ LIBRARIES = (
     "libcusparse",
 )
 PACKAGES = (
+    "torchvision",  # move with torch: a fix that changes torch pins the matching ones
+    "torchaudio",
     "flash-attn",
     "flash_attn",
     "xformers",
@@ -323,6 +325,7 @@ def environment_stage(import_error: str | None = None) -> None:
         "libraries": loaded_libraries(),
         "wheels": {"required": required, "installed": installed},
         "wheel_sites": wheel_sites(["torch", *installed]),
+        "torch_dist": dist_version("torch"),
         "toolchain": toolchain(),
         "packages": {p: v for p in PACKAGES if (v := dist_version(p))},
     }
