@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from packaging.version import Version
 
-from advisor.compat.arch import coverage, parse_entry, suggest_torch
+from advisor.compat.arch import coverage, parse_entry
 from advisor.knowledge.compat import load_compat
 
 K = load_compat()
@@ -71,8 +71,21 @@ def test_architecture_ranges() -> None:
     assert volta is not None and volta.last_cuda == "12.9"
     blackwell = K.architecture("12.0")
     assert blackwell is not None and blackwell.first_cuda == "12.8"
-    orin = K.architecture("8.7")  # not listed: takes 8.6's range
-    assert orin is not None and orin.compute_capability == "8.6"
+    orin = K.architecture("8.7")
+    assert orin is not None and orin.tegra and orin.first_cuda == "11.4"
+    hopper_next = K.architecture("9.9")  # not listed: takes the nearest listed minor below
+    assert hopper_next is not None and hopper_next.compute_capability == "9.0"
+
+
+def test_tegra_capabilities_take_only_their_own_sass() -> None:
+    """NVIDIA: "Binary compatibility is supported only for the desktop. It is not supported for
+    Tegra." An sm_80/sm_86 wheel has no code for an Orin (8.7); an sm_87 one does."""
+    from advisor.compat.arch import gpu_coverage
+
+    assert gpu_coverage(K, ["sm_80", "sm_86"], "8.7") == "none"
+    assert gpu_coverage(K, ["sm_87"], "8.7") == "sass"
+    assert gpu_coverage(K, ["sm_80", "compute_80"], "8.7") == "ptx"
+    assert gpu_coverage(K, ["sm_80", "sm_86"], "8.9") == "sass"  # a desktop Ada runs sm_86 code
 
 
 @pytest.mark.parametrize(
@@ -97,33 +110,3 @@ def test_parse_entry() -> None:
     e = parse_entry("sm_120")
     assert e is not None and (e.major, e.minor) == (12, 0)
     assert parse_entry("garbage") is None
-
-
-def test_pascal_on_current_torch_gets_cu126() -> None:
-    s = suggest_torch(K, ["6.1"], driver_cuda="13.0", installed="2.13.0+cu130", python="py")
-    assert s is not None
-    assert (s.torch, s.cuda, s.needs_driver) == ("2.13", "12.6", None)
-    assert (
-        s.command
-        == "py -m pip install 'torch==2.13.0+cu126' --index-url https://download.pytorch.org/whl/cu126"
-    )
-
-
-def test_blackwell_needs_cu128_or_newer() -> None:
-    s = suggest_torch(K, ["12.0"], driver_cuda="12.8", installed="2.5.1+cu124", python="py")
-    assert s is not None and Version(s.cuda) >= Version("12.8")
-    assert "--force-reinstall" in s.command  # a different release than the installed one
-
-
-def test_minor_version_compat_keeps_the_installed_release() -> None:
-    s = suggest_torch(K, ["8.6"], driver_cuda="12.2", installed="2.8.0+cu128", python="py")
-    assert s is not None and (s.torch, s.cuda) == ("2.8", "12.6")
-
-
-def test_driver_upgrade_when_nothing_fits() -> None:
-    s = suggest_torch(K, ["7.0"], driver_cuda="10.1", installed="2.4.1+cu121", python="py")
-    assert s is not None and s.needs_driver == "450.80.02" and s.cuda == "11.8"
-
-
-def test_no_gpus_no_suggestion() -> None:
-    assert suggest_torch(K, [], driver_cuda="12.4", installed=None, python="py") is None

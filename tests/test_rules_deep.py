@@ -167,6 +167,8 @@ def test_wheel_versions_against_torchs_requirements() -> None:
     )
     f = found(snap(env=bad))["nvidia-wheel-mismatch"]
     assert f.evidence == ["nvidia-cublas-cu12 12.6.4.1 installed; torch needs ==12.4.5.8"]
+    # the wheels torch was built with, exactly: not a --force-reinstall of everything
+    assert (f.fix or "").endswith("/venv/bin/python -m pip install nvidia-cublas-cu12==12.4.5.8")
     good = PythonEnvironment(
         wheels_required=required,
         wheels_installed={"nvidia-cublas-cu12": "12.4.5.8", "nvidia-cudnn-cu12": "9.1.0.70"},
@@ -265,3 +267,31 @@ def test_framework_that_sees_no_gpu() -> None:
     tf = FrameworkInfo(version="2.15.1", cuda_version="12.2", gpu_count=0)
     f = found(snap(tf=tf))["tensorflow-sees-no-gpu"]
     assert "Cannot dlopen some GPU libraries" in (f.error_text or "")
+
+
+def test_a_toolkit_older_than_the_gpu_cannot_build_extensions_for_it() -> None:
+    """tiny-cuda-nn#245 (NVIDIA's maintainer): torch's cu116 wheel runs on an RTX 4090 (its sm_86
+    SASS runs on 8.9), but building an extension for 8.9 needs CUDA 11.8."""
+    ada = gpu(name=have("NVIDIA GeForce RTX 4090"), compute_capability=have("8.9"))
+    old = TorchInfo(
+        version="1.12.1+cu116", cuda_version="11.6", arch_list=["sm_80", "sm_86"], cuda_available=True
+    )
+    env = PythonEnvironment(nvcc="/usr/local/cuda/bin/nvcc", nvcc_version="11.6", ninja=True)
+    f = found(snap(env=env, gpus=[ada], torch=old))
+    assert f["torch-archs"].severity == "ok"  # the wheel itself runs
+    assert f["nvcc-too-old-for-gpu"].severity == "warn"
+    assert f["nvcc-too-old-for-gpu"].error_text == "nvcc fatal   : Unsupported gpu architecture 'compute_89'"
+    asked = found(snap(env=env, gpus=[ada], torch=old), build_extensions=True)
+    assert asked["nvcc-too-old-for-gpu"].severity == "fail"
+
+
+def test_tensorflow_and_jax_fixes_name_the_newest_build_the_driver_runs() -> None:
+    """On R470 (CUDA 11.4): TensorFlow 2.14 is the last CUDA 11.8 line (driver >= 450.80.02); no JAX
+    CUDA 12 wheel runs (>= 525), so its fix is the driver."""
+    tf = FrameworkInfo(version="2.15.1", cuda_version="12.2", cudnn_version="8")
+    jax = FrameworkInfo(version="0.4.30", cuda_version="12")
+    s = snap(cuda=11040, tf=tf, jax=jax)
+    s = s.model_copy(update={"nvml": s.nvml.model_copy(update={"driver_version": have("470.199.02")})})
+    f = found(s)
+    assert "'tensorflow[and-cuda]==2.14.*'" in (f["tensorflow-driver-too-old"].fix or "")
+    assert (f["jax-driver-too-old"].fix or "").startswith("upgrade the NVIDIA driver to R580")

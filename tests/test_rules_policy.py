@@ -141,7 +141,7 @@ def test_kepler_is_sent_to_its_last_branch() -> None:
     f = next(f for f in diagnose(s, COMPAT, CARDS).findings if f.id == "driver-too-old-for-frameworks")
     assert f.fix is not None and "R470, the last branch for Kepler GPUs" in f.fix
     # R470 runs CUDA 11.4: current builds need CUDA 12+, so the fix names the torch that will run
-    assert "the newest PyTorch for these GPUs is 2.7 for CUDA 11.8" in f.fix
+    assert "then install PyTorch 2.7 built for CUDA 11.8" in f.fix
     assert "download.pytorch.org/whl/cu118" in f.fix
 
 
