@@ -221,7 +221,7 @@ def _training(e: dict[str, Any], card: Card | None, workload: dict[str, int], de
         device="cpu" if device == "cpu" else "cuda",
     )
     mem = estimate_memory(spec, job, workload["seq"])
-    predicted = mem.weights + mem.gradients + mem.optimizer + mem.activations
+    predicted = mem.peak  # the step's peak, as max_memory_allocated sees it
     flops = training_flops_per_token(spec, job, workload["seq"]) * e["tokens_per_second"]
     peak = None
     if card is not None:

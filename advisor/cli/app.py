@@ -184,6 +184,8 @@ def _job(
     gpus: int,
     sharding: str,
     lora_rank: int,
+    target_seq: int | None = None,
+    device: str = "cuda",
 ) -> Any:
     from pydantic import ValidationError
 
@@ -202,6 +204,8 @@ def _job(
             gpus=gpus,
             sharding=sharding,
             lora_rank=lora_rank,
+            target_seq=target_seq,
+            device=device,
         )
     except ValidationError as exc:
         err = exc.errors()[0]

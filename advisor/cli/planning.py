@@ -35,8 +35,16 @@ def estimate(
     optimizer: OptimizerOpt = "adamw",
     batch: BatchOpt = 1,
     seq: SeqOpt = None,
+    target_seq: Annotated[
+        int | None,
+        typer.Option(help="Encoder-decoder models (T5, BART): decoder tokens (default: --seq)."),
+    ] = None,
     grad_checkpointing: CheckpointOpt = False,
     attention: AttentionOpt = "sdpa",
+    device: Annotated[
+        str,
+        typer.Option(help="cuda | cpu (cpu: the CPU's kernels, no CUDA context; how advisor is tested)."),
+    ] = "cuda",
     gpus: Annotated[int, typer.Option(help="GPUs the job runs on.")] = 1,
     sharding: Annotated[str, typer.Option(help="none | zero1 | zero2 | zero3 (FSDP)")] = "none",
     lora_rank: Annotated[int, typer.Option(help="LoRA rank (all linear layers).")] = 16,
@@ -61,7 +69,18 @@ def estimate(
     def compute() -> EstimateReport:
         spec = resolve_model(model)
         job = _job(
-            task, precision, optimizer, batch, seq, grad_checkpointing, attention, gpus, sharding, lora_rank
+            task,
+            precision,
+            optimizer,
+            batch,
+            seq,
+            grad_checkpointing,
+            attention,
+            gpus,
+            sharding,
+            lora_rank,
+            target_seq,
+            device,
         )
         if mfu is not None and not 0 < mfu <= 1:
             raise AdvisorError(f"--mfu must be between 0 and 1, got {mfu:g}")

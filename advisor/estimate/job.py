@@ -27,6 +27,7 @@ class Job(BaseModel):
     optimizer: Optimizer = "adamw"
     batch: int = Field(default=1, ge=1, le=1_000_000)
     seq: int | None = Field(default=None, ge=1, le=10_000_000)
+    target_seq: int | None = Field(default=None, ge=1, le=10_000_000)  # encoder-decoder targets
     grad_checkpointing: bool = False
     attention: Attention = "sdpa"
     gpus: int = Field(default=1, ge=1, le=100_000)
@@ -62,6 +63,15 @@ def validate_job(job: Job, model: ModelSpec) -> None:
         raise AdvisorError(f"{job.task} is for transformer models; {model.display_name} is a {model.kind}")
     if job.task == "inference" and job.optimizer != "adamw":
         raise AdvisorError("--optimizer has no meaning for inference")
+    if job.target_seq is not None and model.kind != "encoder_decoder":
+        raise AdvisorError(
+            f"--target-seq is the decoder's length of an encoder-decoder model; {model.display_name} "
+            f"is a {model.kind.replace('_', ' ')}: use --seq"
+        )
+    if job.grad_checkpointing and not model.is_transformer:
+        raise AdvisorError(
+            f"--grad-checkpointing is modelled for transformer blocks; {model.display_name} is a {model.kind}"
+        )
     if job.grad_checkpointing and not job.training:
         raise AdvisorError("--grad-checkpointing applies to training only")
 

@@ -1,28 +1,26 @@
-"""How many bytes a job needs per GPU, line by line (pure).
+"""How many bytes a job needs per GPU, line by line, and the peak the allocator sees (pure).
 
-Every figure is derived from what PyTorch actually keeps, checked against real PyTorch by
-tests/test_estimate_accuracy.py (benchmarks/estimate_vs_measured.py prints the comparison):
+The lines (weights, gradients, optimizer state, activations, KV cache) are counted as PyTorch
+and the Hugging Face classes hold them; each model family says what its operations save
+(advisor/estimate/families/). They are not all alive at once: a training step peaks either at
+the start of backward (the activations are all there, no gradient yet, and the loss's backward
+briefly holds two more copies of the fp32 logits) or in the optimizer step (every gradient, plus
+the optimizer's temporaries). With checkpointing the activations are each block's input, and the
+peak comes when backward recomputes the first block with nearly every gradient in place.
 
-- AMP (torch.autocast) keeps fp32 weights and fp32 gradients; there is no separate master copy,
-  so mixed precision costs the same 16 bytes/parameter with AdamW as the "fp16 + fp32 master"
-  accounting. Autocast saves 16-bit copies of every matmul weight for backward (cached once per
-  forward) and a 16-bit copy of each matmul input *per Linear that consumes it*.
-- The residual stream and the norm inputs stay fp32 under autocast; LayerNorm saves its input,
-  RMSNorm (composite) its input and the normalized tensor.
-- Fused attention (SDPA/flash) saves its output and a log-sum-exp per head instead of the
-  s x s score matrices that eager attention keeps.
-- Cross-entropy over the vocabulary saves an fp32 log-softmax of b·s·V.
-- Activation checkpointing of every block keeps each block's input, plus one block's full
-  activations while backward recomputes it.
+Checked tensor by tensor against the real classes on the CPU: tests/test_estimate_transformers.py
+(benchmarks/estimate_vs_transformers.py prints the table), and against this project's own models
+in tests/test_estimate_accuracy.py.
 """
 
 from __future__ import annotations
 
-import math
-from itertools import pairwise
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from advisor.estimate.families import family
+from advisor.estimate.families.base import Activations, matmul_params, short
 from advisor.estimate.job import Job
 from advisor.knowledge.models import ModelSpec
 
@@ -35,6 +33,8 @@ WEIGHT_BYTES = {"fp32": 4.0, "fp16": 2.0, "bf16": 2.0, "int8": 1.0, "int4": 0.53
 NF4_BYTES = 0.5 + 1 / 64 + 4 / (64 * 256)  # 4-bit + double-quantized block constants (QLoRA)
 OPTIMIZER_BYTES = {"adamw": 8.0, "adam": 8.0, "sgd": 4.0, "adam8bit": 2.0}
 
+Phase = Literal["backward start", "optimizer step", "block recompute", "prefill", "forward"]
+
 
 class MemoryLine(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -42,6 +42,7 @@ class MemoryLine(BaseModel):
     name: str
     bytes: int
     how: str
+    at_peak: bool = True  # alive at the moment of the peak
 
 
 class MemoryEstimate(BaseModel):
@@ -52,9 +53,12 @@ class MemoryEstimate(BaseModel):
     optimizer: int
     activations: int
     kv_cache: int
+    transient: int  # alive only around the peak: the logits' gradient, the optimizer's temporaries
     overhead: int
-    total: int
-    optimizer_step_extra: int  # transient during optimizer.step() (foreach AdamW), not in total
+    peak: int  # the most bytes of tensors alive at once (what the allocator sees)
+    phase: Phase  # when the peak happens
+    total: int  # peak + overhead: what the GPU must hold
+    optimizer_step_extra: int  # the optimizer step's temporaries (in the peak when it is there)
     lines: list[MemoryLine]
     trainable_params: int
     notes: list[str]
@@ -62,30 +66,56 @@ class MemoryEstimate(BaseModel):
 
 def estimate_memory(model: ModelSpec, job: Job, seq: int) -> MemoryEstimate:
     notes: list[str] = []
+    fam = family(model)
     shard = job.gpus if job.sharding != "none" else 1
-    trainable = _trainable(model, job)
+    trainable = trainable_params(model, job)
     weights, weights_how = _weights(model, job, trainable)
     if job.sharding == "zero3":
         weights //= shard
     elif job.task == "inference" and job.gpus > 1:
         weights //= job.gpus
         weights_how += f", split over {job.gpus} GPUs"
-    grads = 4 * trainable if job.training else 0
+    grad_bytes = 2 if job.task == "qlora" else 4  # QLoRA's adapters are bf16 (its recipe)
+    grads = grad_bytes * trainable if job.training else 0
     if job.sharding in ("zero2", "zero3"):
         grads //= shard
     opt_bytes = _optimizer(model, job, trainable)
     if job.sharding != "none":
         opt_bytes //= shard
-    acts, acts_how = activations(model, job, seq, notes)
-    kv = kv_cache(model, job, seq) if job.task == "inference" else 0
-    if kv and job.gpus > 1:
-        kv //= job.gpus
-    live = weights + grads + opt_bytes + acts + kv
-    overhead = 0 if job.device == "cpu" else CUDA_CONTEXT_BYTES + int(ALLOCATOR_SLACK * live)
-    step_extra = 4 * trainable // shard if job.training and job.optimizer in ("adamw", "adam") else 0
+    paged = job.task == "qlora" and job.optimizer in ("adamw", "adam")
+    kv = 0
+    if job.task == "inference":
+        kv = fam.kv_cache(model, job, seq)
+        acts_bytes, acts_how = fam.prefill(model, job, seq)
+        if job.gpus > 1:
+            kv //= job.gpus
+            acts_bytes //= job.gpus
+            acts_how += f", heads and MLP split over {job.gpus} GPUs (tensor parallel)"
+        acts = Activations(saved=acts_bytes, one_block=0, logits=0, how=acts_how)
+    else:
+        acts = fam.activations(model, job, seq)
+        if model.kind in ("cnn", "unet") and not model.channels:
+            from advisor.estimate.families.convnet import planning_note
+
+            notes.append(planning_note(model) or "")
+    step_extra = _step_extra(model, job, trainable) // shard if job.training else 0
+    peak, phase, transient, transient_how, alive = _peak(
+        job, weights, grads, opt_bytes, acts, kv, step_extra, paged, _late_grads(model, job, shard)
+    )
+    overhead = 0 if job.device == "cpu" else CUDA_CONTEXT_BYTES + int(ALLOCATOR_SLACK * peak)
     if job.mixed and job.task in ("train", "finetune"):
         notes.append(
             "mixed precision (torch.autocast): fp32 weights and gradients; no separate master copy is needed"
+        )
+    if phase == "optimizer step" and step_extra and job.device == "cuda":
+        notes.append(
+            f"the peak is torch.optim.AdamW's foreach step ({short(step_extra)} of temporaries); "
+            "fused=True (the HF Trainer's adamw_torch_fused, its default with torch>=2.8) avoids them"
+        )
+    if paged:
+        notes.append(
+            "QLoRA's paged optimizer (paged_adamw_32bit) keeps its state in unified memory: the GPU "
+            "pages it out to CPU RAM under pressure, so it is not counted in the peak"
         )
     if job.sharding != "none":
         notes.append(
@@ -96,27 +126,42 @@ def estimate_memory(model: ModelSpec, job: Job, seq: int) -> MemoryEstimate:
                 "zero3": "optimizer states, gradients and weights (FSDP)",
             }[job.sharding]
         )
+    if job.attention == "eager" and job.training and model.is_transformer:
+        notes.append(
+            "eager attention keeps the s x s probabilities of every layer; --attention sdpa "
+            "(fused/flash) does not"
+        )
     lines = [
         MemoryLine(name="weights", bytes=weights, how=weights_how),
-        MemoryLine(name="gradients", bytes=grads, how=_grads_how(job, trainable)),
-        MemoryLine(name="optimizer", bytes=opt_bytes, how=_optimizer_how(job)),
-        MemoryLine(name="activations", bytes=acts, how=acts_how),
+        MemoryLine(
+            name="gradients", bytes=grads, how=_grads_how(job, trainable), at_peak="gradients" in alive
+        ),
+        MemoryLine(name="optimizer", bytes=opt_bytes, how=_optimizer_how(job), at_peak="optimizer" in alive),
+        MemoryLine(
+            name="activations",
+            bytes=acts.saved,
+            how=acts.how,
+            at_peak="activations" in alive,
+        ),
         MemoryLine(name="kv_cache", bytes=kv, how=_kv_how(model, job, seq) if kv else "-"),
+        MemoryLine(name="transient", bytes=transient, how=transient_how),
         MemoryLine(
             name="overhead",
             bytes=overhead,
             how="CUDA context ~0.5 GiB + 5% allocator slack (assumed)" if overhead else "none on the CPU",
         ),
     ]
-    total = live + overhead
     return MemoryEstimate(
         weights=weights,
         gradients=grads,
         optimizer=opt_bytes,
-        activations=acts,
+        activations=acts.saved,
         kv_cache=kv,
+        transient=transient,
         overhead=overhead,
-        total=total,
+        peak=peak,
+        phase=phase,
+        total=peak + overhead,
         optimizer_step_extra=step_extra,
         lines=lines,
         trainable_params=trainable,
@@ -124,34 +169,77 @@ def estimate_memory(model: ModelSpec, job: Job, seq: int) -> MemoryEstimate:
     )
 
 
+def _peak(
+    job: Job,
+    weights: int,
+    grads: int,
+    opt: int,
+    acts: Activations,
+    kv: int,
+    step_extra: int,
+    paged: bool,
+    late_grads: int,
+) -> tuple[int, Phase, int, str, set[str]]:
+    """(peak, phase, transient bytes, how, the lines alive) of one step."""
+    if not job.training:
+        return weights + kv + acts.saved, "prefill", 0, "-", {"activations"}
+    state = 0 if paged else opt
+    # The loss's backward: the gradient of the log-softmax and of the logits, both fp32 b·s·V;
+    # or, when the logits are small, the last block's backward.
+    logits_grad = max(2 * acts.logits, acts.last_block_backward)
+    candidates: list[tuple[int, Phase, int, str, set[str]]] = [
+        (
+            weights + state + acts.saved + logits_grad,
+            "backward start",
+            logits_grad,
+            "the loss's backward: two fp32 copies of the logits"
+            if 2 * acts.logits >= acts.last_block_backward
+            else "the last block's backward: its gradients and the MLP's",
+            {"optimizer", "activations"},
+        ),
+        (
+            weights + state + grads + step_extra,
+            "optimizer step",
+            step_extra,
+            "the optimizer step's temporaries",
+            {"optimizer", "gradients"},
+        ),
+    ]
+    if job.grad_checkpointing:
+        early = max(grads - late_grads, 0)
+        candidates.append(
+            (
+                weights + state + early + acts.at_first_recompute + acts.one_block,
+                "block recompute",
+                acts.one_block,
+                "backward recomputes one block's activations",
+                {"optimizer", "gradients", "activations"},
+            )
+        )
+    peak, phase, transient, how, alive = max(candidates, key=lambda c: c[0])
+    if paged:
+        alive.discard("optimizer")
+    return peak, phase, transient, how, alive
+
+
 # --- parameters ----------------------------------------------------------------------------------
 
 
-def matrices(model: ModelSpec) -> list[tuple[int, int, int]]:
-    """(in, out, count) of every Linear in the blocks, for LoRA and Adafactor."""
-    if not model.is_transformer:
-        return []
-    h, a, kv, hd = model.hidden_size or 0, model.num_attention_heads or 1, model.kv_heads, model.head_size
-    i, layers = model.intermediate_size or 0, model.num_layers or 0
-    experts = model.num_experts or 1
-    mats = [(h, a * hd, layers), (h, kv * hd, 2 * layers), (a * hd, h, layers)]
-    if model.mlp == "swiglu":
-        mats += [(h, i, 2 * layers * experts), (i, h, layers * experts)]
-    else:
-        mats += [(h, i, layers * experts), (i, h, layers * experts)]
-    return mats
+def _late_grads(model: ModelSpec, job: Job, shard: int) -> int:
+    if not (job.grad_checkpointing and job.task in ("train", "finetune") and model.is_transformer):
+        return 0  # LoRA's adapters are small: their late gradients do not matter
+    from advisor.estimate.families.transformer import late_params
+
+    return 4 * late_params(model) // (shard if job.sharding in ("zero2", "zero3") else 1)
 
 
 def lora_params(model: ModelSpec, rank: int) -> int:
-    return sum(rank * (fan_in + fan_out) * n for fan_in, fan_out, n in matrices(model))
+    """Adapters on every Linear of the blocks (PEFT's all-linear: the LM head is not adapted)."""
+    mats = family(model).all_matrices(model)
+    return sum(rank * (fan_in + fan_out) * n for fan_in, fan_out, n in mats)
 
 
-def _embedding_params(model: ModelSpec) -> int:
-    h, v = model.hidden_size or 0, model.vocab_size or 0
-    return v * h * (1 if model.tie_embeddings else 2)
-
-
-def _trainable(model: ModelSpec, job: Job) -> int:
+def trainable_params(model: ModelSpec, job: Job) -> int:
     if job.task in ("lora", "qlora"):
         return lora_params(model, job.lora_rank)
     return model.params if job.training else 0
@@ -167,16 +255,19 @@ def _weights(model: ModelSpec, job: Job, trainable: int) -> tuple[int, str]:
             f"{n:,} frozen params x {base:g} B ({job.precision}) + {trainable:,} LoRA params "
             f"(rank {job.lora_rank}) x 4 B"
         )
-    embed = _embedding_params(model)
+    # Quantization (bitsandbytes, as QLoRA and LLM.int8 use it) replaces the blocks' Linears; the
+    # embeddings, the LM head, norms and biases stay 16-bit.
+    quantized = min(matmul_params(family(model).all_matrices(model)), n)
+    kept = n - quantized
     if job.task == "qlora":
-        return int(NF4_BYTES * (n - embed) + 2 * embed) + 4 * trainable, (
-            f"{n - embed:,} params in NF4 ({NF4_BYTES:.3f} B with quantization constants) + "
-            f"{embed:,} embedding params x 2 B + {trainable:,} LoRA params x 4 B"
+        return int(NF4_BYTES * quantized + 2 * kept) + 2 * trainable, (
+            f"{quantized:,} params in NF4 ({NF4_BYTES:.3f} B with quantization constants) + "
+            f"{kept:,} other params x 2 B + {trainable:,} LoRA params (rank {job.lora_rank}) x 2 B (bf16)"
         )
     per = WEIGHT_BYTES[job.precision]
-    if job.precision in ("int8", "int4"):  # embeddings and the LM head stay 16-bit
-        return int(per * (n - embed) + 2 * embed), (
-            f"{n - embed:,} params x {per:g} B ({job.precision}) + {embed:,} embedding params x 2 B"
+    if job.precision in ("int8", "int4") and quantized:
+        return int(per * quantized + 2 * kept), (
+            f"{quantized:,} params x {per:g} B ({job.precision}) + {kept:,} other params x 2 B"
         )
     return int(per * n), f"{n:,} params x {per:g} B ({job.precision})"
 
@@ -184,6 +275,8 @@ def _weights(model: ModelSpec, job: Job, trainable: int) -> tuple[int, str]:
 def _grads_how(job: Job, trainable: int) -> str:
     if not job.training:
         return "-"
+    if job.task == "qlora":
+        return f"{trainable:,} trainable params x 2 B (bf16 adapters)"
     return f"{trainable:,} trainable params x 4 B (fp32)"
 
 
@@ -193,10 +286,31 @@ def _optimizer(model: ModelSpec, job: Job, trainable: int) -> int:
     if job.optimizer == "adafactor":
         if job.task in ("lora", "qlora"):
             return 4 * trainable // 8  # factored rows + columns of the thin adapter matrices
-        factored = sum(4 * (fan_in + fan_out) * n for fan_in, fan_out, n in matrices(model))
-        rest = model.params - sum(fan_in * fan_out * n for fan_in, fan_out, n in matrices(model))
+        mats = family(model).all_matrices(model) + family(model).head_matrices(model)
+        factored = sum(4 * (fan_in + fan_out) * n for fan_in, fan_out, n in mats)
+        rest = model.params - matmul_params(mats)
         return factored + 4 * max(rest, 0) // max(model.hidden_size or 1, 1)
     return int(OPTIMIZER_BYTES[job.optimizer] * trainable)
+
+
+def _step_extra(model: ModelSpec, job: Job, trainable: int) -> int:
+    """The optimizer step's temporaries. CUDA's default foreach AdamW makes one fp32 copy of every
+    state at once (its sqrt of exp_avg_sq); the CPU's per-tensor loop two of the largest tensor."""
+    if job.optimizer not in ("adamw", "adam") or job.task == "qlora":
+        return 0  # bitsandbytes' optimizers (8-bit, QLoRA's paged AdamW) update in one fused kernel
+    if job.device == "cuda":
+        return 4 * trainable
+    mats = family(model).all_matrices(model) + family(model).head_matrices(model)
+    if job.task in ("lora", "qlora"):
+        largest = max((job.lora_rank * max(fi, fo) for fi, fo, _ in mats), default=0)
+    else:
+        embed = (model.vocab_size or 0) * (model.hidden_size or 0)
+        largest = max([embed, *(fi * fo for fi, fo, _ in mats)], default=0)
+        if model.num_experts:  # transformers 5 keeps a layer's experts in one 3-D tensor
+            largest = max(
+                largest, model.num_experts * 2 * (model.intermediate_size or 0) * (model.hidden_size or 0)
+            )
+    return 2 * 4 * largest
 
 
 def _optimizer_how(job: Job) -> str:
@@ -211,146 +325,16 @@ def _optimizer_how(job: Job) -> str:
     }[job.optimizer]
 
 
-# --- activations ---------------------------------------------------------------------------------
-
-
-def activations(model: ModelSpec, job: Job, seq: int, notes: list[str]) -> tuple[int, str]:
-    b = job.batch
-    if model.kind == "mlp":
-        return _mlp_activations(model, b), "inputs of each Linear + log-softmax, fp32"
-    if model.kind in ("cnn", "unet") and model.channels:
-        return _cnn_activations(model, b, job.mixed), "conv outputs and ReLU outputs per block"
-    if not model.is_transformer:
-        per = model.activation_mib_per_sample or 0.0
-        scale = 0.6 if job.mixed else 1.0
-        notes.append(
-            f"{model.display_name}: activations use a planning figure of {per:g} MiB per "
-            "sample (not measured; mixed precision assumed to keep 60%)"
-        )
-        if not job.training:
-            scale *= 0.1  # inference keeps only the live feature maps
-        return int(per * 1024**2 * b * scale), f"{per:g} MiB per sample x {b} (approximate)"
-    if job.task == "inference":
-        return _inference_working_set(model, job, seq), "one layer's working set + last logits"
-    per_layer, extras, weight_copies = _transformer_parts(model, job, seq)
-    layers = model.num_layers or 0
-    tokens = b * seq
-    if job.grad_checkpointing:
-        residual = 4 if job.task in ("train", "finetune") or job.precision == "fp32" else 2
-        kept = layers * tokens * residual * (model.hidden_size or 0)
-        total = kept + extras + per_layer + weight_copies // max(layers, 1)
-        return total, (
-            f"checkpointed: {layers} block inputs + one block recomputed + model-level ({_short(total)})"
-        )
-    total = layers * per_layer + extras + weight_copies
-    how = f"{layers} layers x {_short(per_layer)} + model-level {_short(extras)}"
-    if weight_copies:
-        how += f" + 16-bit weight copies {_short(weight_copies)}"
-    if job.attention == "eager":
-        notes.append(
-            "eager attention keeps the s x s score matrices of every layer; "
-            "--attention sdpa (fused/flash) does not"
-        )
-    return total, how
-
-
-def _transformer_parts(model: ModelSpec, job: Job, s: int) -> tuple[int, int, int]:
-    """(bytes per layer, model-level bytes, autocast weight copies) for b x s tokens."""
-    b, tokens = job.batch, job.batch * s
-    h = model.hidden_size or 0
-    a, kv, hd = model.num_attention_heads or 1, model.kv_heads, model.head_size
-    i = model.intermediate_size or 0
-    amp = job.mixed and job.task in ("train", "finetune")  # autocast over fp32 weights
-    pure16 = job.task in ("lora", "qlora") and job.precision in ("fp16", "bf16")
-    c = 2 if (amp or pure16) else 4  # bytes of what matmuls save
-    r = 2 if pure16 else 4  # residual stream
-    casts = amp  # autocast copies each matmul input once per consuming Linear
-    attn_inputs = 1 if (model.fused_qkv or not casts) else 3
-    mlp_inputs = 2 if (casts and model.mlp == "swiglu") else 1
-
-    def norm(consumers: int) -> float:
-        out = c * h * consumers if casts else r * h
-        if model.norm == "rmsnorm":
-            return r * h + 4 * h + out + 4
-        return r * h + out + 8
-
-    per_token = norm(attn_inputs) + norm(mlp_inputs)
-    per_token += c * (a * hd + 2 * kv * hd)  # q, k, v
-    if kv < a:
-        per_token += c * 2 * a * hd  # k and v repeated to every head (repeat_kv)
-    per_token += c * a * hd  # attention output, the input of o_proj
-    eff_s = min(s, model.sliding_window) if model.sliding_window else s
-    mask = 0
-    if job.attention == "sdpa":
-        per_token += 4 * a  # log-sum-exp per head
-    else:
-        softmax = (4 + c) if (casts and job.device == "cuda") else c  # CUDA autocast: fp32 softmax
-        per_token += softmax * a * eff_s
-        mask = s * s  # boolean causal mask
-    experts = model.experts_per_token or 1
-    per_token += c * (4 if model.mlp == "swiglu" else 2) * i * experts
-    if model.num_experts:
-        per_token += 4 * model.num_experts  # router logits
-    if job.task in ("lora", "qlora"):
-        per_token += sum(c * job.lora_rank * n for _, _, n in matrices(model)) / max(model.num_layers or 1, 1)
-    per_layer = int(per_token * tokens + mask)
-    vocab = model.vocab_size or 0
-    extras_per_token = norm(1) + 4 * vocab + 8  # final norm, fp32 log-softmax, token ids
-    if model.kind == "vision_transformer":
-        extras_per_token = norm(1) + 8
-    extras = int(extras_per_token * tokens)
-    if model.kind == "vision_transformer" and model.image_size:
-        extras += 4 * b * 3 * model.image_size**2  # the image batch, saved by the patch conv
-    weight_copies = 0
-    if amp:
-        matmul = sum(fi * fo * n for fi, fo, n in matrices(model)) + vocab * h
-        weight_copies = c * matmul
-    return per_layer, extras, weight_copies
-
-
-def _inference_working_set(model: ModelSpec, job: Job, s: int) -> int:
-    b, h, i = job.batch, model.hidden_size or 0, model.intermediate_size or 0
-    c = WEIGHT_BYTES[job.precision] if job.precision in ("fp32", "fp16", "bf16") else 2
-    layer = c * b * s * (4 * h + 3 * i)  # prefill: one layer's live tensors at a time
-    logits = 4 * b * (model.vocab_size or 0)  # generation keeps only the last position's logits
-    return int(layer + logits)
-
-
-def kv_cache(model: ModelSpec, job: Job, seq: int) -> int:
-    if not model.is_transformer or model.kind != "decoder":
-        return 0
-    window = min(seq, model.sliding_window) if model.sliding_window else seq
-    return 2 * (model.num_layers or 0) * model.kv_heads * model.head_size * window * job.batch * 2
-
-
 def _kv_how(model: ModelSpec, job: Job, seq: int) -> str:
+    per = 4 if job.precision == "fp32" else 2
     return (
-        f"2 (K,V) x {model.num_layers} layers x {model.kv_heads} KV heads x "
-        f"{model.head_size} x {seq} tokens x batch {job.batch} x 2 B"
+        f"2 (K,V) x {model.decoder_layers or model.num_layers} layers x {model.kv_heads} KV heads "
+        f"x {model.head_size} x {seq} tokens x batch {job.batch} x {per} B"
     )
-
-
-def _mlp_activations(model: ModelSpec, b: int) -> int:
-    sizes = model.layer_sizes or []
-    return 4 * b * sum(sizes) + 8 * b  # every layer's input, the log-softmax, the targets
-
-
-def _cnn_activations(model: ModelSpec, b: int, mixed: bool) -> int:
-    ch = model.channels or []
-    side = model.image_size or 0
-    total = 4 * b * ch[0] * side * side  # the image batch, saved by the first conv
-    for prev, cur in pairwise(ch):
-        if cur != prev:
-            side = math.ceil(side / 2)
-        total += 2 * 4 * b * cur * side * side  # conv output (saved by BN) + ReLU output
-        total += 2 * 4 * cur  # BN saved mean and inverse std
-    total += 4 * b * ch[-1] + 4 * b * (model.num_classes or 0) + 8 * b
-    return total
-
-
-def _short(n: float) -> str:
-    return f"{n / GIB:.2f} GiB" if n >= GIB / 10 else f"{n / 1024**2:.1f} MiB"
 
 
 def fits(total: int, card_memory_bytes: int) -> bool:
     return total <= USABLE_FRACTION * card_memory_bytes
+
+
+__all__ = ["GIB", "MemoryEstimate", "MemoryLine", "estimate_memory", "fits", "lora_params", "short"]

@@ -5,12 +5,11 @@ A `ModelSpec` holds the architecture figures the memory and speed estimates need
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -18,8 +17,32 @@ from advisor import paths
 from advisor.errors import AdvisorError, KnowledgeError, NotFoundError
 from advisor.knowledge.yamlfile import entry_label, format_validation_error, read_mapping
 
-Kind = Literal["decoder", "encoder", "vision_transformer", "cnn", "unet", "mlp"]
-TRANSFORMER_KINDS = ("decoder", "encoder", "vision_transformer")
+Kind = Literal["decoder", "encoder", "encoder_decoder", "vision_transformer", "cnn", "unet", "mlp"]
+TRANSFORMER_KINDS = ("decoder", "encoder", "encoder_decoder", "vision_transformer")
+# The MLP's activation as the implementation writes it (what it saves differs: see
+# advisor/estimate/families/pieces.py).
+Activation = Literal[
+    "gelu",
+    "gelu_tanh",
+    "gelu_new",
+    "gelu_fast",
+    "quick_gelu",
+    "relu",
+    "silu",
+    "swiglu",
+    "gated_gelu",
+    "gated_gelu_new",
+]
+GATED_ACTIVATIONS = ("swiglu", "gated_gelu", "gated_gelu_new")
+# What sits on top of the stack: it decides the logits (a vocabulary, a few labels, none).
+Head = Literal["causal_lm", "masked_lm", "seq_cls", "image_cls", "seq2seq_lm", "none"]
+Position = Literal["learned", "rotary", "relative", "none"]
+DEFAULT_HEAD: dict[str, Head] = {
+    "decoder": "causal_lm",
+    "encoder": "masked_lm",
+    "encoder_decoder": "seq2seq_lm",
+    "vision_transformer": "image_cls",
+}
 
 
 class ModelSpec(BaseModel):
@@ -37,6 +60,7 @@ class ModelSpec(BaseModel):
     num_kv_heads: int | None = Field(default=None, gt=0)
     head_dim: int | None = Field(default=None, gt=0)
     intermediate_size: int | None = Field(default=None, gt=0)
+    # swiglu: a gated MLP (gate, up, down: three matrices); gelu: two matrices (any activation)
     mlp: Literal["swiglu", "gelu"] | None = None
     norm: Literal["rmsnorm", "layernorm"] | None = None
     vocab_size: int | None = Field(default=None, ge=0)
@@ -49,6 +73,20 @@ class ModelSpec(BaseModel):
     patch_size: int | None = Field(default=None, gt=0)
     forward_gflops_per_sample: float | None = Field(default=None, gt=0)
     fused_qkv: bool = Field(default=False, description="one Linear for q, k and v (GPT-2)")
+    activation: Activation | None = None  # None: swiglu for mlp swiglu, else gelu
+    attn_dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
+    hidden_dropout: float = Field(default=0.0, ge=0.0, lt=1.0)  # residual / hidden dropout
+    embed_dropout: float | None = Field(default=None, ge=0.0, lt=1.0)  # None: hidden_dropout
+    mlp_dropout: float = Field(default=0.0, ge=0.0, lt=1.0)  # inside the MLP (T5, BART)
+    head: Head | None = None  # None: the kind's usual head
+    position: Position | None = None  # None: rotary for RMSNorm decoders, learned otherwise
+    type_vocab_size: int = Field(default=0, ge=0)
+    qkv_bias: bool = False
+    out_bias: bool = False
+    mlp_bias: bool = False
+    norm_bias: bool = True  # LayerNorm with a bias (False: RMSNorm-style weight only)
+    decoder_layers: int | None = Field(default=None, gt=0)  # encoder-decoder: the decoder's depth
+    relative_buckets: int | None = Field(default=None, gt=0)  # T5's relative attention buckets
     activation_mib_per_sample: float | None = Field(default=None, gt=0)
     # Small custom networks (an MLP; a conv3x3-BN-ReLU stack) described layer by layer:
     layer_sizes: list[int] | None = None
@@ -66,6 +104,8 @@ class ModelSpec(BaseModel):
             missing = [f for f in needed if getattr(self, f) is None]
             if missing:
                 raise ValueError(f"a {self.kind} needs {', '.join(missing)}")
+            if (self.activation in GATED_ACTIVATIONS) != (self.mlp == "swiglu") and self.activation:
+                raise ValueError(f"activation {self.activation} does not go with mlp {self.mlp}")
         elif self.kind == "mlp" and not self.layer_sizes:
             raise ValueError("an mlp needs layer_sizes")
         elif self.kind in ("cnn", "unet") and not (self.channels or self.activation_mib_per_sample):
@@ -75,6 +115,24 @@ class ModelSpec(BaseModel):
     @property
     def is_transformer(self) -> bool:
         return self.kind in TRANSFORMER_KINDS
+
+    @property
+    def mlp_activation(self) -> Activation:
+        return self.activation or ("swiglu" if self.mlp == "swiglu" else "gelu")
+
+    @property
+    def task_head(self) -> Head:
+        return self.head or DEFAULT_HEAD.get(self.kind, "none")
+
+    @property
+    def positions(self) -> Position:
+        if self.position is not None:
+            return self.position
+        return "rotary" if self.norm == "rmsnorm" and self.kind == "decoder" else "learned"
+
+    @property
+    def embedding_dropout(self) -> float:
+        return self.hidden_dropout if self.embed_dropout is None else self.embed_dropout
 
     @property
     def kv_heads(self) -> int:
@@ -178,112 +236,6 @@ def _human(n: float) -> str:
     return str(int(n))
 
 
-# --- Hugging Face config.json ------------------------------------------------------------------
-
-
-def model_from_hf_config(path: Path) -> ModelSpec:
-    """A decoder/encoder from a local Hugging Face config.json (read offline)."""
-    try:
-        cfg = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AdvisorError(f"{path}: cannot read: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise AdvisorError(f"{path}: not JSON (line {exc.lineno}): {exc.msg}") from None
-    if not isinstance(cfg, dict):
-        raise AdvisorError(f"{path}: expected a JSON object")
-    if isinstance(cfg.get("text_config"), dict):  # multimodal wrappers keep the LM inside
-        cfg = {**cfg["text_config"], **{k: v for k, v in cfg.items() if k == "model_type"}}
-
-    def first(*keys: str) -> int | None:
-        for key in keys:
-            value = cfg.get(key)
-            if isinstance(value, int) and value > 0:
-                return value
-        return None
-
-    hidden = first("hidden_size", "n_embd", "d_model", "dim")
-    layers = first("num_hidden_layers", "n_layer", "num_layers", "n_layers")
-    heads = first("num_attention_heads", "n_head", "num_heads", "n_heads")
-    if not (hidden and layers and heads):
-        raise AdvisorError(
-            f"{path}: not a transformer config advisor understands (needs hidden size, layer and head counts)"
-        )
-    kv = first("num_key_value_heads", "num_kv_heads", "multi_query_group_num") or heads
-    inter = first("intermediate_size", "n_inner", "ffn_dim", "d_ff") or 4 * hidden
-    act = str(cfg.get("hidden_act") or cfg.get("activation_function") or "gelu").lower()
-    model_type = str(cfg.get("model_type", "")).lower()
-    gated = act in ("silu", "swish", "swiglu") or model_type in (
-        "llama",
-        "mistral",
-        "mixtral",
-        "qwen2",
-        "qwen3",
-        "phi3",
-        "gemma",
-    )
-    vocab = first("vocab_size", "padded_vocab_size") or 0
-    experts = first("num_local_experts", "num_experts", "n_routed_experts")
-    top_k = first("num_experts_per_tok", "moe_top_k", "top_k")
-    head_dim = first("head_dim") or hidden // heads
-    tie = bool(cfg.get("tie_word_embeddings", model_type in ("gpt2", "bert")))
-    encoder = model_type in ("bert", "roberta", "deberta", "deberta-v2", "electra")
-    spec: dict[str, Any] = dict(
-        hidden_size=hidden,
-        num_layers=layers,
-        num_attention_heads=heads,
-        num_kv_heads=kv,
-        head_dim=head_dim,
-        intermediate_size=inter,
-        mlp="swiglu" if gated else "gelu",
-        vocab_size=vocab,
-        tie_embeddings=tie,
-        num_experts=experts,
-        experts_per_token=top_k,
-    )
-    total, active = transformer_params(**spec)
-    return ModelSpec(
-        name=path.parent.name or path.stem,
-        display_name=f"{path.parent.name or path.stem} (config.json)",
-        kind="encoder" if encoder else "decoder",
-        params=total,
-        active_params=active if experts else None,
-        norm="layernorm" if encoder or model_type == "gpt2" else "rmsnorm",
-        max_seq_len=first("max_position_embeddings", "n_positions", "seq_length"),
-        sliding_window=first("sliding_window"),
-        sources=[str(path.resolve())],
-        notes="parameter count computed from the config",
-        origin="config",
-        **spec,
-    )
-
-
-def transformer_params(
-    *,
-    hidden_size: int,
-    num_layers: int,
-    num_attention_heads: int,
-    num_kv_heads: int,
-    head_dim: int,
-    intermediate_size: int,
-    mlp: str,
-    vocab_size: int,
-    tie_embeddings: bool,
-    num_experts: int | None = None,
-    experts_per_token: int | None = None,
-) -> tuple[int, int]:
-    """(total, active per token) parameters of a standard transformer, biases and norms ignored."""
-    h = hidden_size
-    attn = h * num_attention_heads * head_dim * 2 + h * num_kv_heads * head_dim * 2
-    mlp_one = (3 if mlp == "swiglu" else 2) * h * intermediate_size
-    experts = num_experts or 1
-    active_experts = experts_per_token or 1
-    router = h * experts if num_experts else 0
-    embed = vocab_size * h * (1 if tie_embeddings else 2)
-    total = num_layers * (attn + mlp_one * experts + router) + embed
-    active = num_layers * (attn + mlp_one * active_experts + router) + embed
-    return total, active
-
-
 # --- resolving what the user typed -------------------------------------------------------------
 
 
@@ -298,6 +250,8 @@ def resolve_model(text: str, presets: tuple[ModelSpec, ...] | None = None) -> Mo
         config = path / "config.json" if path.is_dir() else path
         if not config.is_file():
             raise AdvisorError(f"{config}: no such file")
+        from advisor.knowledge.hf_config import model_from_hf_config
+
         return model_from_hf_config(config)
     size = parse_size(text)
     if size is not None:

@@ -46,14 +46,12 @@ def render_estimate(console: Console, r: EstimateReport) -> None:
     table.add_column("bytes", justify="right")
     table.add_column("how")
     for line in r.memory.lines:
-        table.add_row(line.name, gib(line.bytes), escape(line.how))
-    table.add_row("[bold]total[/]", f"[bold]{gib(r.memory.total)}[/]", "")
+        if line.name == "transient" and not line.bytes:
+            continue
+        mark = "" if line.at_peak or not line.bytes else " [dim](not at the peak)[/]"
+        table.add_row(line.name, gib(line.bytes), escape(line.how) + mark)
+    table.add_row("[bold]total[/]", f"[bold]{gib(r.memory.total)}[/]", f"peak at {r.memory.phase} + overhead")
     console.print(table)
-    if r.memory.optimizer_step_extra:
-        console.print(
-            f"  optimizer.step() briefly needs {gib(r.memory.optimizer_step_extra)} more "
-            "(PyTorch's foreach AdamW; fused=True avoids it)"
-        )
     for note in r.memory.notes:
         console.print(f"  note: {escape(note)}")
     if r.fit is not None:
