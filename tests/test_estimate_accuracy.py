@@ -1,4 +1,6 @@
-"""The memory estimate against real PyTorch on the CPU: each line within 15 %, total within 10 %.
+"""The memory estimate against real PyTorch on the CPU for the networks without attention (the
+MLP and CNN families): each line within 15 %, total within 10 %. Transformers:
+tests/test_estimate_transformers.py.
 
 benchmarks/estimate_vs_measured.py prints the same comparison as a table.
 """
