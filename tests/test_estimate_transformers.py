@@ -245,3 +245,14 @@ def test_the_peak_names_its_phase(cli: Cli) -> None:
 )
 def test_job_options_that_do_not_apply_are_refused(args: list[str], words: str, cli: Cli) -> None:
     assert words in one_error_line(cli("estimate", *args))
+
+
+def test_encoder_decoder_caches_the_target_and_the_input(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(REAL_CONFIGS["t5-small"]))
+    args = (str(path), "--task", "inference", "--precision", "bf16", "--seq", "512")
+    memory = _memory(cli, *args, "--target-seq", "128")
+    assert memory["kv_cache"] == 2 * 6 * 8 * 64 * (128 + 512) * 2  # self and cross attention
+    kv_line = next(line for line in memory["lines"] if line["name"] == "kv_cache")
+    assert "(128 target + 512 input) tokens" in kv_line["how"]
+    assert "512 -> 128" in cli("estimate", *args, "--target-seq", "128").stdout

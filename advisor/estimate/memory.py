@@ -327,9 +327,12 @@ def _optimizer_how(job: Job) -> str:
 
 def _kv_how(model: ModelSpec, job: Job, seq: int) -> str:
     per = 4 if job.precision == "fp32" else 2
+    tokens = f"{seq} tokens"
+    if model.kind == "encoder_decoder":  # the self-attention cache and the cross-attention cache
+        tokens = f"({job.target_seq or seq} target + {seq} input) tokens"
     return (
         f"2 (K,V) x {model.decoder_layers or model.num_layers} layers x {model.kv_heads} KV heads "
-        f"x {model.head_size} x {seq} tokens x batch {job.batch} x {per} B"
+        f"x {model.head_size} x {tokens} x batch {job.batch} x {per} B"
     )
 
 

@@ -35,6 +35,7 @@ def render_estimate(console: Console, r: EstimateReport) -> None:
         + f" · {job.task} · {job.precision}"
         + (f" · {job.optimizer}" if job.training else "")
         + f" · batch {job.batch} x seq {r.seq}"
+        + (f" -> {job.target_seq or r.seq}" if m.kind == "encoder_decoder" else "")
         + (" · grad checkpointing" if job.grad_checkpointing else "")
         + f" · {job.attention} attention"
         + (f" · {job.gpus} GPUs" if job.gpus > 1 else "")
