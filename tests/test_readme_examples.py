@@ -9,29 +9,22 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
-def test_check_example_is_current() -> None:
+def _example(heading: str, script: str) -> tuple[str, str]:
+    """(what the README shows under ``heading``, what ``script`` prints now)."""
     readme = (REPO / "README.md").read_text()
-    section = readme[readme.index("## `advisor check`") :]
+    section = readme[readme.index(heading) :]
     shown = section[section.index("```console\n") + len("```console\n") : section.index("```\n\n")]
     printed = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks/readme_check_example.py")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
+        [sys.executable, str(REPO / script)], capture_output=True, text=True, timeout=120, check=True
     ).stdout
+    return shown, printed
+
+
+def test_check_example_is_current() -> None:
+    shown, printed = _example("## `advisor check`", "benchmarks/readme_check_example.py")
     assert shown == printed, "regenerate it: python benchmarks/readme_check_example.py"
 
 
 def test_estimate_example_is_current() -> None:
-    readme = (REPO / "README.md").read_text()
-    section = readme[readme.index("## `advisor estimate`") :]
-    shown = section[section.index("```console\n") + len("```console\n") : section.index("```\n\n")]
-    printed = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks/readme_estimate_example.py")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout
+    shown, printed = _example("## `advisor estimate`", "benchmarks/readme_estimate_example.py")
     assert shown == printed, "regenerate it: python benchmarks/readme_estimate_example.py"

@@ -167,40 +167,9 @@ def _llama_like(cfg: Config, where: str) -> dict[str, Any]:
     )
 
 
-def _bert(cfg: Config, where: str) -> dict[str, Any]:
-    need = _require(
-        cfg,
-        where,
-        hidden_size=_int(cfg, "hidden_size"),
-        num_hidden_layers=_int(cfg, "num_hidden_layers"),
-        num_attention_heads=_int(cfg, "num_attention_heads"),
-        intermediate_size=_int(cfg, "intermediate_size"),
-    )
-    hidden_drop = _float(cfg, "hidden_dropout_prob", default=0.1)
-    return dict(
-        kind="encoder",
-        hidden_size=need["hidden_size"],
-        num_layers=need["num_hidden_layers"],
-        num_attention_heads=need["num_attention_heads"],
-        intermediate_size=need["intermediate_size"],
-        mlp="gelu",
-        activation=_activation(cfg, where, "hidden_act", default="gelu"),
-        norm="layernorm",
-        vocab_size=_int(cfg, "vocab_size", default=30522),
-        max_seq_len=_int(cfg, "max_position_embeddings", default=512),
-        type_vocab_size=_int(cfg, "type_vocab_size", default=2) or 0,
-        tie_embeddings=cfg.get("tie_word_embeddings", True) is not False,
-        qkv_bias=True,
-        out_bias=True,
-        mlp_bias=True,
-        attn_dropout=_float(cfg, "attention_probs_dropout_prob", default=0.1),
-        hidden_dropout=hidden_drop,
-        num_classes=_labels(cfg),
-        position="learned",
-    )
-
-
-def _vit(cfg: Config, where: str) -> dict[str, Any]:
+def _bert_like(cfg: Config, where: str, *, dropout: float) -> dict[str, Any]:
+    """What BERT and ViT configs share: the width fields, biases everywhere, LayerNorm, dropouts
+    (``dropout``: the class's default for both)."""
     need = _require(
         cfg,
         where,
@@ -209,12 +178,7 @@ def _vit(cfg: Config, where: str) -> dict[str, Any]:
         num_attention_heads=_int(cfg, "num_attention_heads", default=12),
         intermediate_size=_int(cfg, "intermediate_size", default=3072),
     )
-    if _int(cfg, "num_channels", default=3) != 3:
-        raise AdvisorError(
-            f"{where}: a vision transformer over {cfg['num_channels']} channels is not supported (3 only)"
-        )
     return dict(
-        kind="vision_transformer",
         hidden_size=need["hidden_size"],
         num_layers=need["num_hidden_layers"],
         num_attention_heads=need["num_attention_heads"],
@@ -222,16 +186,39 @@ def _vit(cfg: Config, where: str) -> dict[str, Any]:
         mlp="gelu",
         activation=_activation(cfg, where, "hidden_act", default="gelu"),
         norm="layernorm",
+        qkv_bias=True,
+        out_bias=True,
+        mlp_bias=True,
+        attn_dropout=_float(cfg, "attention_probs_dropout_prob", default=dropout),
+        hidden_dropout=_float(cfg, "hidden_dropout_prob", default=dropout),
+        num_classes=_labels(cfg),
+        position="learned",
+    )
+
+
+def _bert(cfg: Config, where: str) -> dict[str, Any]:
+    return dict(
+        _bert_like(cfg, where, dropout=0.1),
+        kind="encoder",
+        vocab_size=_int(cfg, "vocab_size", default=30522),
+        max_seq_len=_int(cfg, "max_position_embeddings", default=512),
+        type_vocab_size=_int(cfg, "type_vocab_size", default=2) or 0,
+        tie_embeddings=cfg.get("tie_word_embeddings", True) is not False,
+    )
+
+
+def _vit(cfg: Config, where: str) -> dict[str, Any]:
+    if _int(cfg, "num_channels", default=3) != 3:
+        raise AdvisorError(
+            f"{where}: a vision transformer over {cfg['num_channels']} channels is not supported (3 only)"
+        )
+    return dict(
+        _bert_like(cfg, where, dropout=0.0),
+        kind="vision_transformer",
         vocab_size=0,
         image_size=_int(cfg, "image_size", default=224),
         patch_size=_int(cfg, "patch_size", default=16),
         qkv_bias=cfg.get("qkv_bias", True) is not False,
-        out_bias=True,
-        mlp_bias=True,
-        attn_dropout=_float(cfg, "attention_probs_dropout_prob"),
-        hidden_dropout=_float(cfg, "hidden_dropout_prob"),
-        num_classes=_labels(cfg),
-        position="learned",
     )
 
 
