@@ -23,6 +23,12 @@ GIB = 1024**3
 
 Architecture = Literal["pascal", "volta", "turing", "ampere", "ada", "hopper", "blackwell"]
 Segment = Literal["consumer", "workstation", "datacenter"]
+# pcie: a card for a PCIe slot; sxm*: a module for an NVIDIA HGX/DGX baseboard (the generation's
+# socket); B200 modules sit on HGX B200 boards (SXM6).
+FormFactor = Literal["pcie", "sxm2", "sxm4", "sxm5", "sxm6"]
+# blower: a radial fan exhausting out of the case (stacks four wide); open_air: axial fans blowing
+# into the case (two side by side at most); passive: no fan, needs a server's airflow
+Cooling = Literal["blower", "open_air", "passive"]
 
 ARCHITECTURE_ORDER: tuple[str, ...] = (
     "pascal",
@@ -84,6 +90,11 @@ class Card(BaseModel):
     release_year: int = Field(ge=2010, le=2035)
     launch_price_usd: float | None = Field(default=None, gt=0, le=1_000_000)
     segment: Segment
+    form_factor: FormFactor = "pcie"
+    cooling: Cooling = "open_air"
+    slots: float | None = Field(default=None, gt=0, le=5)  # PCIe slot width of the reference design
+    power_connectors: str | None = None  # "1x 16-pin (12VHPWR)", "2x 8-pin PCIe", "1x 8-pin EPS"
+    psu_w: int | None = Field(default=None, gt=0, le=5_000)  # NVIDIA's recommended PSU (GeForce)
     sources: list[str] = Field(min_length=1)
     unconfirmed: list[str] = []
     notes: str = ""
