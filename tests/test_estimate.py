@@ -72,7 +72,9 @@ def test_every_preset_estimates(name: str, cli: Cli) -> None:
     assert memory["peak"] == at_peak
     assert memory["total"] == memory["peak"] + memory["overhead"]
     assert memory["phase"] in ("backward start", "optimizer step", "block recompute", "prefill")
-    assert 0.2 < r["speed"]["utilization"] < 0.40  # H100 is bandwidth-poor for its FLOPS
+    # H100 is bandwidth-poor for its FLOPS; convolutional networks more so (fitted on ResNet-50)
+    low, high = (0.03, 0.2) if r["model"]["kind"] in ("cnn", "unet") else (0.2, 0.4)
+    assert low < r["speed"]["utilization"] < high
 
 
 def test_mixtral_counts_active_experts_for_speed() -> None:

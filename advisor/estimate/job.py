@@ -33,6 +33,10 @@ class Job(BaseModel):
     gpus: int = Field(default=1, ge=1, le=100_000)
     sharding: Sharding = "none"
     lora_rank: int = Field(default=16, ge=1, le=4096)
+    # inference on several GPUs: tensor parallel (vLLM, TGI) or layers split in turn (llama.cpp)
+    split: Literal["tensor", "layers"] = "tensor"
+    # inference: the prompt's tokens the prefill takes at a time (vLLM's chunked prefill); None: all
+    prefill_chunk: int | None = Field(default=None, ge=1, le=10_000_000)
     device: Literal["cuda", "cpu"] = "cuda"  # cpu: no CUDA context, CPU autocast op lists
 
     @property
@@ -63,6 +67,8 @@ def validate_job(job: Job, model: ModelSpec) -> None:
         raise AdvisorError(f"{job.task} is for transformer models; {model.display_name} is a {model.kind}")
     if job.task == "inference" and job.optimizer != "adamw":
         raise AdvisorError("--optimizer has no meaning for inference")
+    if job.prefill_chunk is not None and job.task != "inference":
+        raise AdvisorError("--prefill-chunk applies to inference (the prompt's prefill)")
     if job.target_seq is not None and model.kind != "encoder_decoder":
         raise AdvisorError(
             f"--target-seq is the decoder's length of an encoder-decoder model; {model.display_name} "

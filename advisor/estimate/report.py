@@ -64,5 +64,6 @@ def estimate(
             mfu_source=mfu_source,
             weights_bytes=memory.weights,
             kv_bytes=memory.kv_cache,
+            trainable_params=memory.trainable_params,
         )
     return EstimateReport(model=model, job=job, seq=seq, memory=memory, fit=fit, speed=speed)

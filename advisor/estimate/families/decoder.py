@@ -64,20 +64,24 @@ def prefill(m: ModelSpec, job: Job, s: int) -> tuple[int, str]:
     their softmax. Eager attention also keeps the layer's probabilities (the layer returns them)
     through the MLP, and a float causal mask of b x s x s for all layers. Measured on the CPU
     (benchmarks/transformers_harness.py) within 10%. Generation keeps the last position's logits."""
-    b, t, h, i = job.batch, job.batch * s, m.hidden_size or 0, m.intermediate_size or 0
+    chunk = min(s, job.prefill_chunk or s)  # chunked prefill: the working set of one chunk
+    b, t, h, i = job.batch, job.batch * chunk, m.hidden_size or 0, m.intermediate_size or 0
     a, q = m.num_attention_heads or 1, (m.num_attention_heads or 1) * m.head_size
     c = kv_bytes(job)
     eff = min(s, m.sliding_window) if m.sliding_window else s
     mlp = c * t * (4 * h + MLP_LIVE[m.mlp_activation] * i * (m.experts_per_token or 1))
     if job.attention == "eager":
         p = 4 if m.positions == "rotary" else c  # the Llama family's softmax runs in fp32
-        mask = c * b * s * s
-        attn = c * t * (2 * h + 5 * q) + (c + p) * b * a * s * eff + mask
-        layer = max(mlp + p * b * a * s * eff + mask, attn)
+        mask = c * b * chunk * s
+        attn = c * t * (2 * h + 5 * q) + (c + p) * b * a * chunk * eff + mask
+        layer = max(mlp + p * b * a * chunk * eff + mask, attn)
     else:
         layer = max(mlp, c * t * (2 * h + 4 * q))
     logits = 4 * b * (m.vocab_size or 0)
-    return layer + logits, "one layer's live tensors + the last position's logits"
+    how = "one layer's live tensors + the last position's logits"
+    if chunk < s:
+        how += f" (prefill in chunks of {chunk} tokens)"
+    return layer + logits, how
 
 
 def all_matrices(m: ModelSpec) -> list[tuple[int, int, int]]:
