@@ -28,3 +28,10 @@ def test_check_example_is_current() -> None:
 def test_estimate_example_is_current() -> None:
     shown, printed = _example("## `advisor estimate`", "benchmarks/readme_estimate_example.py")
     assert shown == printed, "regenerate it: python benchmarks/readme_estimate_example.py"
+
+
+def test_recommend_example_is_current_and_fits_80_columns() -> None:
+    shown, printed = _example("## `advisor recommend`", "benchmarks/readme_recommend_example.py")
+    assert shown == printed, "regenerate it: python benchmarks/readme_recommend_example.py"
+    assert all(len(line) <= 80 for line in printed.splitlines()[1:]), printed
+    assert "…" not in printed  # no cell cut

@@ -186,6 +186,7 @@ def _job(
     lora_rank: int,
     target_seq: int | None = None,
     device: str = "cuda",
+    prefill_chunk: int | None = None,
 ) -> Any:
     from pydantic import ValidationError
 
@@ -206,6 +207,7 @@ def _job(
             lora_rank=lora_rank,
             target_seq=target_seq,
             device=device,
+            prefill_chunk=prefill_chunk,
         )
     except ValidationError as exc:
         err = exc.errors()[0]

@@ -48,6 +48,10 @@ def estimate(
     gpus: Annotated[int, typer.Option(help="GPUs the job runs on.")] = 1,
     sharding: Annotated[str, typer.Option(help="none | zero1 | zero2 | zero3 (FSDP)")] = "none",
     lora_rank: Annotated[int, typer.Option(help="LoRA rank (all linear layers).")] = 16,
+    prefill_chunk: Annotated[
+        int | None,
+        typer.Option(help="Inference: prompt tokens prefilled at a time (vLLM's chunked prefill)."),
+    ] = None,
     card: Annotated[
         str | None, typer.Option(help='Check the fit and speed on a card: "3090", "a100 80 sxm".')
     ] = None,
@@ -81,6 +85,7 @@ def estimate(
             lora_rank,
             target_seq,
             device,
+            prefill_chunk,
         )
         if mfu is not None and not 0 < mfu <= 1:
             raise AdvisorError(f"--mfu must be between 0 and 1, got {mfu:g}")
@@ -112,13 +117,45 @@ def recommend(
     optimizer: OptimizerOpt = "adamw",
     batch: BatchOpt = 1,
     seq: SeqOpt = None,
-    grad_checkpointing: CheckpointOpt = False,
+    grad_checkpointing: Annotated[
+        bool | None,
+        typer.Option(
+            "--grad-checkpointing/--no-grad-checkpointing",
+            help="Recompute activations in backward (default: on for LoRA/QLoRA, as the recipes do).",
+        ),
+    ] = None,
     attention: AttentionOpt = "sdpa",
     tokens: Annotated[
-        str, typer.Option(help="Job size in tokens (training tokens, or tokens to generate): 1B, 300M, 2e9.")
-    ] = "1B",
+        str | None,
+        typer.Option(help="Language models: tokens to train on or generate (1B, 300M; default by task)."),
+    ] = None,
+    images: Annotated[
+        int | None, typer.Option(help="Image models: images per epoch (default: ImageNet's 1,281,167).")
+    ] = None,
+    epochs: Annotated[
+        float | None, typer.Option(help="Image models: epochs (default 90 to train, 10 to fine-tune).")
+    ] = None,
+    steps: Annotated[
+        int | None, typer.Option(help="Diffusion UNets: optimizer steps (default 5,000).")
+    ] = None,
     budget: Annotated[float | None, typer.Option(help="Most you will spend on cards (USD).")] = None,
-    max_gpus: Annotated[int, typer.Option(help="Most cards you would put in one machine.")] = 8,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="desktop | workstation | server: what the cards go in "
+            "(default: desktop; server with --segment datacenter)."
+        ),
+    ] = None,
+    form_factor: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--form-factor", help="Only cards of this form factor: pcie, sxm2, sxm4, sxm5, sxm6 (repeatable)."
+        ),
+    ] = None,
+    max_gpus: Annotated[
+        int | None,
+        typer.Option(help="Most cards in one machine (default: desktop 2, workstation 4, server 8)."),
+    ] = None,
     segment: Annotated[str | None, typer.Option(help="consumer | workstation | datacenter")] = None,
     new_only: Annotated[bool, typer.Option("--new-only", help="Only new cards (no used prices).")] = False,
     prices: Annotated[
@@ -129,12 +166,21 @@ def recommend(
         ),
     ] = None,
     here: Annotated[bool, typer.Option(help="Include this machine's GPUs (NVML) as a row.")] = True,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="More columns: rent, pay-off hours, scaling, needs.")
+    ] = False,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also draw price against speed to this file (PNG/SVG/PDF; needs matplotlib).", dir_okay=False
+        ),
+    ] = None,
     cards: CardsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Which GPU to buy or rent for a model and a budget, and why each other card lost.
+    """Which GPU to buy or rent for a job and a budget, and why each other card lost.
 
-    Example: `advisor recommend llama-2-7b --task lora --budget 2000 --segment consumer`.
+    Example: `advisor recommend llama-3.1-8b --task qlora --budget 800`.
     """
     from advisor.recommend import Recommendation
     from advisor.recommend import recommend as run_recommend
@@ -144,12 +190,24 @@ def recommend(
         from advisor.estimate.speed import compute_dtype
         from advisor.knowledge.models import parse_size, resolve_model
         from advisor.knowledge.prices import load_prices
+        from advisor.recommend import job_size
 
         spec = resolve_model(model)
-        job = _job(task, precision, optimizer, batch, seq, grad_checkpointing, attention, 1, "none", 16)
-        size = parse_size(tokens)
-        if size is None:
-            raise AdvisorError(f"--tokens must be a count like 1B or 300M, got {tokens!r}")
+        notes: list[Any] = []
+        ckpt = grad_checkpointing
+        if ckpt is None:
+            ckpt = task in ("lora", "qlora") and spec.is_transformer
+            if ckpt:
+                notes.append("checkpointing_assumed")
+        job = _job(task, precision, optimizer, batch, seq, ckpt, attention, 1, "none", 16)
+        count = None
+        if tokens is not None:
+            count = parse_size(tokens)
+            if count is None:
+                raise AdvisorError(f"--tokens must be a count like 1B or 300M, got {tokens!r}")
+        size = job_size(spec, job, tokens=count, images=images, epochs=epochs, steps=steps)
+        if size.default:
+            notes.append("size_default")
         db = _database(cards).cards
         book = load_prices(prices)
         dtype = compute_dtype(job)
@@ -160,18 +218,24 @@ def recommend(
             job,
             db,
             book,
+            size,
             budget_usd=budget,
             max_gpus=max_gpus,
             segment=segment,
+            host=host,
+            form_factors=tuple(form_factor or ()),
             new_only=new_only,
-            tokens=float(size),
             calibration=calibration,
             current=current,
+            notes=tuple(notes),
         )
 
     result = _run("recommend", as_json, compute)
+    if plot is not None:
+        from advisor.render.plot import plot_recommendation
 
-    _emit("recommend", as_json, result, "advisor.render.recommend:render_recommendation")
+        _run("recommend", as_json, lambda: plot_recommendation(result, plot))
+    _emit("recommend", as_json, result, "advisor.render.recommend:render_recommendation", 12, wide)
 
 
 def _current_machine(db: Any) -> Any:
