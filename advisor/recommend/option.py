@@ -37,8 +37,12 @@ Verdict = Literal[
 ]
 
 HEADROOM = 0.10  # a fit with less memory to spare than this is tight
-ELECTRICITY_USD_PER_KWH = 0.17  # US average residential, 2025 (EIA Electric Power Monthly, table 5.3)
-HOST_USD = {"desktop": 1_500.0, "workstation": 5_000.0, "server": 15_000.0}  # without GPUs (assumed)
+# US average residential, 2024: 16.48 cents/kWh (EIA, Electric Power Monthly table 5.3, via
+# ../shared/research/issue14-prices.md; EIA forecast 2025 ~2 % higher).
+ELECTRICITY_USD_PER_KWH = 0.165
+# A host without GPUs (low confidence, from build guides in the same notes: a one-GPU desktop
+# ~$500, a two-3090 desktop ~$2,000, a four-GPU server board ~$1,300 without CPU and memory).
+HOST_USD = {"desktop": 1_500.0, "workstation": 5_000.0, "server": 15_000.0}
 
 
 class Option(BaseModel):

@@ -124,12 +124,12 @@ def render_recommendation(console: Console, r: Recommendation, limit: int = 12, 
     if r.best_value is not None:
         for line in _pick_lines("Buy:", r.best_value, unit):
             console.print(line)
-        if r.best_value.needs:
-            console.print("  needs " + ", ".join(NEEDS_TEXT[n] for n in r.best_value.needs))
+        _needs(console, r.best_value)
     if r.fastest is not None:
         budget = f" within {usd(r.budget_usd)}" if r.budget_usd else ""
         for line in _pick_lines(f"Fastest{budget}:", r.fastest, unit):
             console.print(line)
+        _needs(console, r.fastest)
     if r.rent is not None and r.rent.option is not None and r.rent.option.rent is not None:
         o, rent = r.rent.option, r.rent.option.rent
         word = {"rent": "[bold green]Rent:[/]", "buy": "Or rent:", "either": "Or rent:"}[r.rent.decision]
@@ -138,10 +138,14 @@ def render_recommendation(console: Console, r: Recommendation, limit: int = 12, 
             f"  {rent.kind} ${rent.usd_per_gpu_hour:,.2f}/GPU-h, {usd(r.rent.total_usd)} for the job "
             f"({o.job_hours or 0:,.0f} h)"
         )
+        spot = o.rent_interruptible
+        if spot is not None and spot.usd_per_gpu_hour < rent.usd_per_gpu_hour:
+            console.print(f"  interruptible: ${spot.usd_per_gpu_hour:,.2f}/GPU-h on {escape(spot.provider)}")
         if r.rent.buy_break_even_hours and r.best_value is not None and r.best_value.job_hours:
+            kwh = r.assumptions.get("electricity_usd_per_kwh", 0.0)
             console.print(
                 f"  buying pays off after {r.rent.buy_break_even_hours:,.0f} h of such jobs "
-                f"(host {usd(r.best_value.host_usd)} and power counted)"
+                f"(host {usd(r.best_value.host_usd)}, power at ${kwh:.3g}/kWh)"
             )
     table = Table(header_style="bold", box=None, pad_edge=False)
     columns = ["card", "how", "GiB", unit, "hours", "price", "verdict"]
@@ -176,6 +180,13 @@ def render_recommendation(console: Console, r: Recommendation, limit: int = 12, 
     if len(r.options) > limit:
         console.print(f"({len(r.options) - limit} more in --json)")
     _notes(console, r, r.options[:limit])
+
+
+def _needs(console: Console, o: Option) -> None:
+    if not o.needs:
+        return
+    text = [f"a {o.psu_w:,} W power supply" if n == "big_psu" and o.psu_w else NEEDS_TEXT[n] for n in o.needs]
+    console.print("  needs " + ", ".join(text))
 
 
 def _machine(r: Recommendation) -> str:
