@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
     """Call ``write`` on a temporary file beside ``path``, then move it over ``path`` in one step
     (os.replace). On any failure the temporary file is removed and ``path`` is untouched."""
     path = path.expanduser()

@@ -263,6 +263,10 @@ class TargetPython(Frozen):
     tensorflow: FrameworkInfo | None = None
     jax: FrameworkInfo | None = None
     environment: PythonEnvironment | None = None
+    # processes the worker started that left its session and kept its output open (advisor
+    # stopped waiting for them), and whether its output was cut at advisor's cap
+    escaped_pids: list[int] = []
+    output_truncated: bool = False
 
 
 # --- host -------------------------------------------------------------------------------------

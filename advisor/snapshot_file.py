@@ -24,6 +24,8 @@ def load_snapshot(path: Path) -> Snapshot:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise AdvisorError(f"{path}: not JSON (line {exc.lineno}): {exc.msg}") from None
+    except (ValueError, RecursionError) as exc:  # huge integers, absurd nesting
+        raise AdvisorError(f"{path}: not a snapshot advisor can read: {str(exc)[:100]}") from None
     if isinstance(doc, dict) and isinstance(doc.get("result"), dict):
         doc = doc["result"]
     if not isinstance(doc, dict):
@@ -39,6 +41,8 @@ def load_snapshot(path: Path) -> Snapshot:
         )
     try:
         return Snapshot.model_validate(doc)
+    except RecursionError:
+        raise AdvisorError(f"{path}: not a valid snapshot: nested too deep") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])

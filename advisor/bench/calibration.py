@@ -10,6 +10,8 @@ from pydantic import ValidationError
 
 from advisor import paths
 from advisor.bench.results import BenchReport
+from advisor.errors import AdvisorError
+from advisor.files import write_atomically
 
 
 def results_dir() -> Path:
@@ -17,10 +19,19 @@ def results_dir() -> Path:
 
 
 def save(report: BenchReport) -> Path:
+    """Write the results atomically (a temporary file beside them, then os.replace): on a full
+    disk or a crash the previous results stay whole, and two runs never interleave."""
     folder = results_dir()
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{_safe(report.host)}.json"
-    path.write_text(report.model_dump_json(indent=2), encoding="utf-8")
+    text = report.model_dump_json(indent=2)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    except OSError as exc:
+        raise AdvisorError(
+            f"cannot save the results to {path}: {exc.strerror or exc} (they are printed above; "
+            "set ADVISOR_DATA_DIR to a writable folder)"
+        ) from None
     return path
 
 

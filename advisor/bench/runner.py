@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +15,8 @@ from advisor.estimate.speed import training_flops_per_token
 from advisor.knowledge.cards import Card
 from advisor.knowledge.match import match_nvml
 from advisor.knowledge.models import ModelSpec
-from advisor.probe.target import MARK
+from advisor.probe.worker._advisor_wire import record
+from advisor.procs import Child
 
 WORKER = Path(__file__).resolve().parent.parent / "probe" / "worker" / "bench_worker.py"
 
@@ -78,68 +76,40 @@ def run_device(
     opts = {"device": device, "budget_s": budget_s, "quick": quick, "model": workload, "batch": batch}
     events: list[dict[str, Any]] = []
     interrupted = False
-    proc = subprocess.Popen(
-        [python, str(WORKER), json.dumps(opts)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
-    )
-    limit = timeout_s or budget_s * 3 + 120
-    timer = _Deadline(proc, limit)
-    try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if not line.startswith(MARK):
-                continue
-            try:
-                event = json.loads(line[len(MARK) :])
-            except ValueError:
-                continue
+    child = Child([python, str(WORKER), json.dumps(opts)], env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    limit = timeout_s or budget_s * 3 + 120  # a hung GPU must not hang advisor
+
+    def line(text: str) -> None:
+        try:
+            event = record(text)
+        except ValueError:
+            return  # garbage from the worker: the result says what is missing
+        if event is not None:
             events.append(event)
             if on_event:
                 on_event(event)
+
+    try:
+        done = child.stream(limit, line)
     except KeyboardInterrupt:
         interrupted = True
-        _stop(proc)
-    finally:
-        timer.cancel()
-        stderr = proc.stderr.read() if proc.stderr else ""
-        proc.wait()
-    result = assemble(device, events, cards, workload, batch)
+        done = child.finish(0)  # already ended by stream; what it wrote so far
+    try:
+        result = assemble(device, events, cards, workload, batch)
+    except (KeyError, TypeError, ValueError) as exc:
+        result = DeviceResult(
+            device=device, name=device, error=f"garbage from the bench worker: {exc!r}"[:200]
+        )
+        events = [e for e in events if e.get("stage") == "done"]
     if not any(e["stage"] == "done" for e in events) and not interrupted:
-        tail = " | ".join(stderr.strip().splitlines()[-2:])
-        why = "timed out" if timer.fired else f"exit code {proc.returncode}"
+        tail = " | ".join(done.stderr.strip().splitlines()[-2:])
+        why = "timed out" if done.timed_out else f"exit code {done.returncode}"
+        if child.start_error:
+            why = child.start_error
         result = result.model_copy(
             update={"error": f"the bench worker stopped early ({why})" + (f": {tail}" if tail else "")}
         )
     return result, interrupted
-
-
-class _Deadline:
-    """Kill the worker if it runs past its limit (a hung GPU must not hang advisor)."""
-
-    def __init__(self, proc: subprocess.Popen[str], seconds: float) -> None:
-        import threading
-
-        self.fired = False
-        self._timer = threading.Timer(seconds, self._fire, args=(proc,))
-        self._timer.daemon = True
-        self._timer.start()
-
-    def _fire(self, proc: subprocess.Popen[str]) -> None:
-        self.fired = True
-        _stop(proc)
-
-    def cancel(self) -> None:
-        self._timer.cancel()
-
-
-def _stop(proc: subprocess.Popen[str]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def assemble(

@@ -5,11 +5,12 @@ Exit codes: 0 nothing failed; 1 a check found a failure; 2 usage or input error.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from advisor import __version__
 from advisor.errors import AdvisorError
@@ -20,10 +21,50 @@ if TYPE_CHECKING:
     from advisor.knowledge.cards import CardDatabase
     from advisor.probe.discover import Choice
 
-EXIT_CODES_HELP = "Exit codes: 0 = nothing failed, 1 = a check found a failure, 2 = usage or input error."
+EXIT_CODES_HELP = (
+    "Exit codes: 0 = nothing failed, 1 = a check found a failure, 2 = usage or input error, "
+    "130 = interrupted (143 for SIGTERM). --debug shows the traceback of an unexpected error."
+)
+
+
+class _OneLineErrors(TyperGroup):
+    """Usage errors (an unknown option, a value of the wrong type) as one line and exit 2, the
+    same as every other input error, wherever the app is called from."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        import sys
+
+        argv = list(args) if args is not None else sys.argv[1:]
+        try:
+            value = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+            code = value if isinstance(value, int) else 0
+        except Exception as exc:
+            # typer carries its own copy of click: its exceptions are known by name
+            kinds = {cls.__name__ for cls in type(exc).__mro__}
+            if "NoArgsIsHelpError" in kinds:
+                code = 0
+            elif "UsageError" in kinds:
+                formatter = getattr(exc, "format_message", None)
+                message = formatter() if callable(formatter) else str(exc)
+                command = " ".join(a for a in argv[:2] if not a.startswith("-")) or "advisor"
+                code = _fail(command, f"{message} (see advisor --help)", "--json" in argv).exit_code
+            else:
+                raise
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
 
 app = typer.Typer(
     name="advisor",
+    cls=_OneLineErrors,
     help=(
         "GPU hardware advisor for deep learning: what is in this machine, what is wrong with it "
         "and how to fix it, and which GPU a job needs.\n\n" + EXIT_CODES_HELP
@@ -73,6 +114,15 @@ ModelArg = Annotated[
 ]
 
 T = TypeVar("T")
+
+
+def finite(option: str, value: float | None) -> float | None:
+    """A float option that means a number: NaN and infinity are refused in one line."""
+    import math
+
+    if value is not None and not math.isfinite(value):
+        raise AdvisorError(f"{option} must be a number, got {value:g}")
+    return value
 
 
 def _fail(command: str, message: str, as_json: bool) -> typer.Exit:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from advisor.cli.app import CardsOpt, JsonOpt, _database, _emit, _run, cards_app
+from advisor.cli.app import CardsOpt, JsonOpt, _database, _emit, _run, cards_app, finite
 
 
 @cards_app.command("list")
@@ -42,6 +42,7 @@ def cards_list(
     from advisor.knowledge.catalog import CardListResult, select_cards
 
     def compute() -> CardListResult:
+        finite("--min-memory", min_memory)
         db = _database(cards)
         return select_cards(
             db, sort=sort, descending=descending, segment=segment, arch=arch, min_memory=min_memory

@@ -197,13 +197,17 @@ def bench(
         interrupted=report[1],
         devices=report[0],
     )
-    saved = None
+    # The results are printed before they are saved: a failed save must not lose them.
+    _emit("bench", as_json, bench_report, "advisor.render.bench:render_bench")
     if save and any(d.training for d in bench_report.devices):
         from advisor.bench.calibration import save as save_report
 
-        saved = str(save_report(bench_report))
+        saved = str(_run("bench", False, lambda: save_report(bench_report)))
+        if not as_json:
+            from advisor.render.bench import render_saved
+            from advisor.render.console import make_console
 
-    _emit("bench", as_json, bench_report, "advisor.render.bench:render_bench", saved)
+            render_saved(make_console(), bench_report, saved)
     if bench_report.interrupted:
         raise typer.Exit(130)
 
@@ -288,8 +292,6 @@ def cluster(
     if local is not None:
         if not 1 <= local <= 64:
             raise _fail("cluster", f"--local must be between 1 and 64, got {local}", as_json)
-        import subprocess
-
         choice = _run("cluster", as_json, lambda: _interpreter(python))
         _run("cluster", as_json, lambda: _can_run_cluster(choice))
         argv = [
@@ -309,7 +311,7 @@ def cluster(
         ]
         argv += ["--json"] if as_json else []
         argv += ["--backend", backend] if backend else []
-        raise typer.Exit(subprocess.run(argv, check=False).returncode)
+        raise typer.Exit(_launch_local(argv, local, limit, as_json))
     if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
         raise _fail(
             "cluster",
@@ -328,6 +330,52 @@ def cluster(
 
     _emit("cluster", as_json, report, "advisor.render.cluster:render_cluster")
     raise typer.Exit(report.exit_code)
+
+
+def _launch_local(argv: list[str], world: int, limit: float, as_json: bool) -> int:
+    """Run torchrun (bounded, ended on every exit path) and pass rank 0's report through. When a
+    rank dies, torchrun stops the others, rank 0 included, often before it can speak: advisor then
+    reports the lost rank itself, from torchrun's own account of which rank exited how."""
+    import sys
+
+    from advisor import procs
+
+    printed: list[str] = []
+
+    def relay(line: str) -> None:
+        printed.append(line)
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+    done = procs.Child(argv).stream(limit * 3 + 120, relay)
+    if any(line.strip() for line in printed) or done.returncode == 0:
+        return done.returncode if done.returncode is not None else 1
+    from advisor.cluster.report import ClusterReport
+    from advisor.compat.findings import Finding
+
+    failed = [line.strip() for line in done.stderr.splitlines() if "exitcode" in line or "rank:" in line]
+    why = "timed out" if done.timed_out else f"torchrun exit code {done.returncode}"
+    report = ClusterReport(
+        backend="unknown",
+        world_size=world,
+        joined=[],
+        nodes=[],
+        findings=[
+            Finding(
+                id="rank-lost",
+                severity="fail",
+                subject="cluster",
+                summary="A rank died and torchrun stopped the job before rank 0 could report.",
+                evidence=[why, *failed[:6]],
+                error_text="ChildFailedError",
+                fix="look at that rank's log above (torchrun prints each worker's exit code); run "
+                "advisor check on its node",
+            )
+        ],
+        exit_code=1,
+    )
+    _emit("cluster", as_json, report, "advisor.render.cluster:render_cluster")
+    return 1
 
 
 def _can_run_cluster(choice: Any) -> None:

@@ -23,6 +23,7 @@ from advisor.cli.app import (
     _job,
     _run,
     app,
+    finite,
 )
 from advisor.errors import AdvisorError
 
@@ -87,6 +88,7 @@ def estimate(
             device,
             prefill_chunk,
         )
+        finite("--mfu", mfu)
         if mfu is not None and not 0 < mfu <= 1:
             raise AdvisorError(f"--mfu must be between 0 and 1, got {mfu:g}")
         chosen = None
@@ -192,6 +194,8 @@ def recommend(
         from advisor.knowledge.prices import load_prices
         from advisor.recommend import job_size
 
+        finite("--budget", budget)
+        finite("--epochs", epochs)
         spec = resolve_model(model)
         notes: list[Any] = []
         ckpt = grad_checkpointing

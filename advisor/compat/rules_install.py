@@ -85,6 +85,44 @@ def worker_status(facts: Facts) -> list[Finding] | Skip:
 
 
 @rule(
+    "target-leftovers",
+    "The target Python's probe ended cleanly: no process left behind, its output whole",
+    emits={"target-leftovers": "ok", "target-left-process": "warn", "target-output-cut": "warn"},
+)
+def target_leftovers(facts: Facts) -> list[Finding] | Skip:
+    t = facts.snapshot.target
+    if t.status in ("not_run", "not_found"):
+        return Skip("not_applicable", "no probe of the target Python ran")
+    out: list[Finding] = []
+    if t.escaped_pids:
+        pids = ", ".join(str(p) for p in t.escaped_pids)
+        out.append(
+            Finding(
+                id="target-left-process",
+                severity="warn",
+                subject="python",
+                summary=f"The target Python left a process running (PID {pids}) that kept its "
+                "output open; advisor stopped waiting for it.",
+                evidence=[f"interpreter: {t.executable}", "the process left advisor's session (setsid)"],
+                fix=f"see what it is: ps -o pid,ppid,cmd -p {pids}; a sitecustomize.py or .pth file "
+                "in that environment may start it on every interpreter start",
+            )
+        )
+    if t.output_truncated:
+        out.append(
+            Finding(
+                id="target-output-cut",
+                severity="warn",
+                subject="python",
+                summary="The target Python printed more than advisor reads (8 MiB); the rest was dropped.",
+                evidence=[f"interpreter: {t.executable}"],
+                fix=f"run {facts.python_cmd} -c pass and look for what prints on start (sitecustomize, .pth)",
+            )
+        )
+    return out
+
+
+@rule(
     "torch-installed",
     "PyTorch imports in the target Python; a failed import names the library and why",
     emits={

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from advisor import paths
 from advisor.errors import KnowledgeError
-from advisor.knowledge.yamlfile import entry_label, format_validation_error, read_mapping
+from advisor.knowledge.yamlfile import check_schema, entry_label, format_validation_error, read_mapping
 
 SCHEMA_VERSION = 1
 GIB = 1024**3
@@ -66,7 +66,7 @@ def _tflops(upper: float) -> Any:
 class Card(BaseModel):
     """One GPU model. Tensor figures are dense (no sparsity), in TFLOPS (TOPS for INT8)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = Field(min_length=2, max_length=80)
     aliases: list[str] = []
@@ -199,11 +199,7 @@ def _raw_entries(path: Path) -> list[Any]:
     unknown = sorted(set(doc) - {"schema_version", "cards"})
     if unknown:
         raise KnowledgeError(f"{path}: unknown top-level key(s): {', '.join(unknown)}")
-    version = doc.get("schema_version", SCHEMA_VERSION)
-    if version != SCHEMA_VERSION:
-        raise KnowledgeError(
-            f"{path}: schema_version {version!r} is not supported (this advisor reads {SCHEMA_VERSION})"
-        )
+    check_schema(path, doc, SCHEMA_VERSION)
     entries = doc.get("cards")
     if entries is None:
         raise KnowledgeError(f"{path}: no 'cards:' list")

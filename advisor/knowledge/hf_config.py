@@ -346,6 +346,8 @@ def read_config(path: Path) -> Config:
         raise AdvisorError(f"{path}: cannot read: {exc}") from None
     except json.JSONDecodeError as exc:
         raise AdvisorError(f"{path}: not JSON (line {exc.lineno}): {exc.msg}") from None
+    except (ValueError, RecursionError) as exc:  # 5000-digit integers, 100,000 nested arrays
+        raise AdvisorError(f"{path}: not a config.json advisor can read: {str(exc)[:100]}") from None
     if not isinstance(cfg, dict):
         raise AdvisorError(f"{path}: expected a JSON object")
     if isinstance(cfg.get("text_config"), dict):  # multimodal wrappers keep the LM inside
@@ -386,5 +388,10 @@ def model_from_hf_config(path: Path) -> ModelSpec:
         return spec.model_copy(
             update={"params": total, "active_params": active if spec.num_experts else None}
         )
-    except (ValidationError, ValueError) as exc:
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        msg = str(first["msg"]).removeprefix("Value error, ")
+        raise AdvisorError(f"{path}: {where + ': ' if where else ''}{msg}") from None
+    except ValueError as exc:
         raise AdvisorError(f"{path}: {exc}".splitlines()[0]) from None

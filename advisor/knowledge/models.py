@@ -46,7 +46,7 @@ DEFAULT_HEAD: dict[str, Head] = {
 
 
 class ModelSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str
     display_name: str
@@ -54,23 +54,23 @@ class ModelSpec(BaseModel):
     kind: Kind
     params: int = Field(gt=0, le=10**14)
     active_params: int | None = Field(default=None, gt=0)
-    hidden_size: int | None = Field(default=None, gt=0)
-    num_layers: int | None = Field(default=None, gt=0)
-    num_attention_heads: int | None = Field(default=None, gt=0)
-    num_kv_heads: int | None = Field(default=None, gt=0)
-    head_dim: int | None = Field(default=None, gt=0)
-    intermediate_size: int | None = Field(default=None, gt=0)
+    hidden_size: int | None = Field(default=None, gt=0, le=1_000_000)
+    num_layers: int | None = Field(default=None, gt=0, le=100_000)
+    num_attention_heads: int | None = Field(default=None, gt=0, le=100_000)
+    num_kv_heads: int | None = Field(default=None, gt=0, le=100_000)
+    head_dim: int | None = Field(default=None, gt=0, le=65_536)
+    intermediate_size: int | None = Field(default=None, gt=0, le=10_000_000)
     # swiglu: a gated MLP (gate, up, down: three matrices); gelu: two matrices (any activation)
     mlp: Literal["swiglu", "gelu"] | None = None
     norm: Literal["rmsnorm", "layernorm"] | None = None
-    vocab_size: int | None = Field(default=None, ge=0)
-    max_seq_len: int | None = Field(default=None, gt=0)
+    vocab_size: int | None = Field(default=None, ge=0, le=100_000_000)
+    max_seq_len: int | None = Field(default=None, gt=0, le=1_000_000_000)
     tie_embeddings: bool = False
-    num_experts: int | None = Field(default=None, gt=0)
-    experts_per_token: int | None = Field(default=None, gt=0)
-    sliding_window: int | None = Field(default=None, gt=0)
-    image_size: int | None = Field(default=None, gt=0)
-    patch_size: int | None = Field(default=None, gt=0)
+    num_experts: int | None = Field(default=None, gt=0, le=100_000)
+    experts_per_token: int | None = Field(default=None, gt=0, le=100_000)
+    sliding_window: int | None = Field(default=None, gt=0, le=1_000_000_000)
+    image_size: int | None = Field(default=None, gt=0, le=100_000)
+    patch_size: int | None = Field(default=None, gt=0, le=100_000)
     forward_gflops_per_sample: float | None = Field(default=None, gt=0)
     fused_qkv: bool = Field(default=False, description="one Linear for q, k and v (GPT-2)")
     activation: Activation | None = None  # None: swiglu for mlp swiglu, else gelu
@@ -106,11 +106,26 @@ class ModelSpec(BaseModel):
                 raise ValueError(f"a {self.kind} needs {', '.join(missing)}")
             if (self.activation in GATED_ACTIVATIONS) != (self.mlp == "swiglu") and self.activation:
                 raise ValueError(f"activation {self.activation} does not go with mlp {self.mlp}")
+            self._consistent_heads()
         elif self.kind == "mlp" and not self.layer_sizes:
             raise ValueError("an mlp needs layer_sizes")
         elif self.kind in ("cnn", "unet") and not (self.channels or self.activation_mib_per_sample):
             raise ValueError(f"a {self.kind} needs channels or activation_mib_per_sample")
         return self
+
+    def _consistent_heads(self) -> None:
+        h, a = self.hidden_size or 0, self.num_attention_heads or 1
+        if self.head_dim is None and (a > h or h % a):
+            raise ValueError(f"{a} attention heads do not divide the hidden size {h}")
+        kv = self.num_kv_heads or a
+        if kv > a or a % kv:
+            raise ValueError(f"{kv} key/value heads do not divide the {a} attention heads")
+        if self.experts_per_token and self.num_experts and self.experts_per_token > self.num_experts:
+            raise ValueError(
+                f"{self.experts_per_token} experts per token exceed the {self.num_experts} experts"
+            )
+        if self.image_size and self.patch_size and self.patch_size > self.image_size:
+            raise ValueError(f"patch size {self.patch_size} exceeds the image size {self.image_size}")
 
     @property
     def is_transformer(self) -> bool:
@@ -245,8 +260,13 @@ def resolve_model(text: str, presets: tuple[ModelSpec, ...] | None = None) -> Mo
     for spec in presets:
         if key in {spec.name, spec.display_name.lower(), *(a.lower() for a in spec.aliases)}:
             return spec
-    path = Path(text).expanduser()
-    if text.endswith(".json") or path.is_dir() or path.is_file():
+    try:
+        path = Path(text).expanduser()
+        is_dir, is_file = path.is_dir(), path.is_file()
+    except (OSError, RuntimeError, ValueError) as exc:  # a name too long, ~nouser, a NUL byte
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise AdvisorError(f"model {text[:60]!r}{'...' if len(text) > 60 else ''}: {reason}") from None
+    if text.endswith(".json") or is_dir or is_file:
         config = path / "config.json" if path.is_dir() else path
         if not config.is_file():
             raise AdvisorError(f"{config}: no such file")

@@ -18,12 +18,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from advisor import paths
 from advisor.errors import KnowledgeError
-from advisor.knowledge.yamlfile import entry_label, format_validation_error, read_mapping
+from advisor.knowledge.yamlfile import check_schema, entry_label, format_validation_error, read_mapping
 
 
 def _month(value: str) -> str:
     if not re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", value):
         raise ValueError(f"date must look like 2025-03 or 2025-03-14, got {value!r}")
+    parts = [int(x) for x in value.split("-")] + [1]
+    try:
+        when = date(parts[0], parts[1], parts[2])
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date") from None
+    if not 1990 <= when.year <= 2100:
+        raise ValueError(f"{value!r} is not a plausible price date")
     return value
 
 
@@ -38,7 +45,7 @@ STALE_MONTHS = 24  # older than this, a price counts one confidence grade lower
 
 
 class StreetPrice(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     card: str
     condition: Literal["new", "used"]
@@ -57,7 +64,7 @@ class StreetPrice(BaseModel):
 class SystemPrice(BaseModel):
     """An 8-GPU server (HGX/DGX): the way SXM modules are bought."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str
     card: str
@@ -87,7 +94,7 @@ class SystemPrice(BaseModel):
 
 
 class CloudPrice(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     provider: str
     instance: str
@@ -178,6 +185,7 @@ def _parse(path: Path, origin: str) -> Parsed:
     unknown = sorted(set(doc) - {"schema_version", "street", "cloud", "systems"})
     if unknown:
         raise KnowledgeError(f"{path}: unknown top-level key(s): {', '.join(unknown)}")
+    check_schema(path, doc, 1)
     out_street: list[StreetPrice] = []
     out_cloud: list[CloudPrice] = []
     out_systems: list[SystemPrice] = []

@@ -12,7 +12,33 @@ from pydantic import ValidationError
 from advisor.errors import KnowledgeError
 
 # libyaml's loader is about ten times faster; `advisor check` must feel instant.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BASE):  # type: ignore[misc]
+    """Safe loading that refuses what YAML would silently accept: a key given twice (the
+    second would win unseen) and keys that are not strings."""
+
+
+def _mapping(loader: Any, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    out: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, str):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a key must be text, found {key!r}", key_node.start_mark
+            )
+        if key in out:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{key!r} is given twice", key_node.start_mark
+            )
+        out[key] = loader.construct_object(value_node, deep=deep)
+    return out
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+_LOADER = _Loader
 
 
 def read_mapping(path: Path) -> dict[str, Any]:
@@ -27,6 +53,8 @@ def read_mapping(path: Path) -> dict[str, Any]:
         raise KnowledgeError(f"{path}: cannot read: {exc}") from None
     try:
         loaded = yaml.load(text, Loader=_LOADER)
+    except RecursionError:
+        raise KnowledgeError(f"{path}: not valid YAML: nested too deep") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -37,6 +65,17 @@ def read_mapping(path: Path) -> dict[str, Any]:
     if not isinstance(loaded, dict):
         raise KnowledgeError(f"{path}: expected a mapping at the top level, found {type(loaded).__name__}")
     return loaded
+
+
+def check_schema(path: Path, doc: dict[str, Any], supported: int) -> None:
+    """A file's schema_version, when given, is this advisor's: a number, not text."""
+    version = doc.get("schema_version", supported)
+    if isinstance(version, str) and version.strip().isdigit():
+        raise KnowledgeError(f"{path}: schema_version must be a number ({version}), not the text {version!r}")
+    if version != supported or isinstance(version, bool):
+        raise KnowledgeError(
+            f"{path}: schema_version {version!r} is not supported (this advisor reads {supported})"
+        )
 
 
 def entry_label(entry: object, index: int, collection: str) -> str:

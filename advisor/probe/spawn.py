@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import atexit
 import os
-import signal
-import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from advisor.procs import Child, Finished, run
 
 WORKER = Path(__file__).resolve().parent / "worker" / "target_worker.py"
 DEFAULT_TIMEOUT_S = 60.0
@@ -23,35 +22,22 @@ DEFAULT_TIMEOUT_S = 60.0
 class RunningProbe:
     executable: str
     timeout_s: float
-    started: float
-    process: subprocess.Popen[bytes] | None = None
-    start_error: str | None = None
+    child: Child
     args: tuple[str, ...] = field(default=())
+
+    @property
+    def start_error(self) -> str | None:
+        return self.child.start_error
+
+    def finish(self) -> Finished:
+        return self.child.finish(self.timeout_s)
 
 
 def spawn(
     executable: str, timeout_s: float, *, script: Path = WORKER, args: tuple[str, ...] = ()
 ) -> RunningProbe:
-    probe = RunningProbe(executable, timeout_s, time.perf_counter(), args=args)
-    try:
-        probe.process = subprocess.Popen(
-            [executable, str(script), *args],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,  # so a hang can be killed with all its children
-            env={**os.environ, "PYTHONIOENCODING": "utf-8"},
-        )
-    except OSError as exc:
-        probe.start_error = f"cannot run {executable}: {exc.strerror or exc}"
-    return probe
-
-
-def kill(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError, AttributeError):
-        proc.kill()
+    child = Child([executable, str(script), *args], env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    return RunningProbe(executable, timeout_s, child, args=args)
 
 
 _prestarted: RunningProbe | None = None
@@ -91,7 +77,7 @@ def prestart(argv: list[str]) -> None:
         return
     args = ("--frameworks",) if "--frameworks" in argv else ()
     _prestarted = spawn(resolved, timeout, args=args)
-    atexit.register(_discard)
+    atexit.register(discard)
 
 
 def claim(executable: str, timeout_s: float, args: tuple[str, ...] = ()) -> RunningProbe | None:
@@ -100,43 +86,22 @@ def claim(executable: str, timeout_s: float, args: tuple[str, ...] = ()) -> Runn
     probe, _prestarted = _prestarted, None
     if probe is not None and (probe.executable, probe.timeout_s, probe.args) == (executable, timeout_s, args):
         return probe
-    if probe is not None and probe.process is not None:
-        kill(probe.process)
+    if probe is not None:
+        probe.child.finish(0)  # ends it at once
     return None
 
 
-def _discard() -> None:
+def discard() -> None:
     """A prestarted worker nobody claimed (the command failed first) must not outlive advisor."""
     global _prestarted
-    if _prestarted is not None and _prestarted.process is not None:
-        kill(_prestarted.process)
-        _prestarted.process.wait()
+    if _prestarted is not None:
+        _prestarted.child.finish(0)
     _prestarted = None
 
 
 def run_bounded(argv: list[str], timeout_s: float) -> tuple[int | None, str]:
-    """Run a short command to completion or its deadline; (exit code or None on timeout, stdout).
-
-    Its own session, so a timeout ends it with every child it started.
-    """
-    try:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        return None, f"cannot run {argv[0]}: {exc.strerror or exc}"
-    try:
-        out, _ = proc.communicate(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        kill(proc)
-        proc.communicate()
-        return None, ""
-    except BaseException:
-        kill(proc)
-        proc.wait()
-        raise
-    return proc.returncode, out.decode("utf-8", "replace")
+    """Run a short command to completion or its deadline; (exit code or None on timeout, stdout)."""
+    done = run(argv, timeout_s)
+    if done.returncode is None and not done.timed_out:
+        return None, done.stderr
+    return done.returncode, done.stdout

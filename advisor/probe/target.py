@@ -8,16 +8,14 @@ become a `TargetPython` with a status, never an exception.
 
 from __future__ import annotations
 
-import json
 import signal
-import subprocess
-import time
 from typing import Any
 
 from pydantic import ValidationError
 
 from advisor.probe import spawn as spawn_module
 from advisor.probe.spawn import DEFAULT_TIMEOUT_S, RunningProbe
+from advisor.probe.worker._advisor_wire import record
 from advisor.snapshot import (
     FrameworkInfo,
     LibraryCopies,
@@ -27,8 +25,6 @@ from advisor.snapshot import (
     TorchDevice,
     TorchInfo,
 )
-
-MARK = "@@advisor@@ "
 
 
 def start_target_probe(
@@ -42,28 +38,21 @@ def start_target_probe(
 
 
 def finish_target_probe(probe: RunningProbe) -> TargetPython:
-    if probe.process is None:
+    if probe.child.process is None:
         return TargetPython(executable=probe.executable, status="not_found", detail=probe.start_error)
-    proc = probe.process
-    remaining = max(0.1, probe.timeout_s - (time.perf_counter() - probe.started))
-    timed_out = False
-    try:
-        out, err = proc.communicate(timeout=remaining)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        spawn_module.kill(proc)
-        out, err = proc.communicate()
-    duration = time.perf_counter() - probe.started
+    done = probe.finish()
     result = parse_worker_output(
         probe.executable,
-        out.decode("utf-8", "replace"),
-        err.decode("utf-8", "replace"),
-        proc.returncode,
-        timed_out=timed_out,
+        done.stdout,
+        done.stderr,
+        done.returncode,
+        timed_out=done.timed_out,
         timeout_s=probe.timeout_s,
-        duration_s=duration,
+        duration_s=done.duration_s,
     )
-    return result.model_copy(update={"pid": proc.pid})
+    return result.model_copy(
+        update={"pid": probe.child.pid, "escaped_pids": done.escaped, "output_truncated": done.truncated}
+    )
 
 
 def run_target_probe(
@@ -91,21 +80,19 @@ def parse_worker_output(
     stages: list[dict[str, Any]] = []
     bad_line = None
     for line in stdout.splitlines():
-        if not line.startswith(MARK):
-            continue
         try:
-            record = json.loads(line[len(MARK) :])
-            if not isinstance(record, dict) or "stage" not in record:
-                raise ValueError("not a stage record")
-            stages.append(record)
+            found = record(line)
         except ValueError:
             bad_line = line[:120]
+            continue
+        if found is not None:
+            stages.append(found)
     last = stages[-1]["stage"] if stages else None
     common: dict[str, Any] = {"executable": executable, "stage": str(last) if last else None}
     common["duration_s"] = duration_s
     try:
         common.update(_stages(stages))
-    except (ValidationError, TypeError, ValueError, KeyError, AttributeError) as exc:
+    except (ValidationError, TypeError, ValueError, KeyError, AttributeError, RecursionError) as exc:
         return TargetPython(
             status="garbage", detail=f"the worker's answer has the wrong shape: {_short(exc)}", **common
         )

@@ -56,12 +56,17 @@ def render_device(console: Console, d: DeviceResult) -> None:
         console.print(f"  note: {escape(note)}")
 
 
-def render_bench(console: Console, report: BenchReport, saved: str | None) -> None:
+def render_bench(console: Console, report: BenchReport, saved: str | None = None) -> None:
     for d in report.devices:
         render_device(console, d)
         console.print()
     if report.interrupted:
         console.print("[yellow]interrupted: the results above are what was measured so far[/]")
+    if saved:
+        render_saved(console, report, saved)
+
+
+def render_saved(console: Console, report: BenchReport, saved: str) -> None:
     if saved:
         calibrates = any(d.card and d.training and d.training.mfu for d in report.devices)
         console.print(

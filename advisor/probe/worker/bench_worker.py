@@ -10,17 +10,18 @@ results so far on Ctrl-C or a timeout.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import sys
 import time
 from typing import Any
 
-MARK = "@@advisor@@ "
-
-
-def emit(stage: str, **data: object) -> None:
-    sys.stdout.write(MARK + json.dumps(dict(stage=stage, **data), default=str) + "\n")
-    sys.stdout.flush()
+# The wire format, shared with advisor: loaded by path (advisor need not be installed here).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+try:
+    from _advisor_wire import emit
+finally:
+    del sys.path[0]
 
 
 class Clock:

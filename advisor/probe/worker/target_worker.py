@@ -9,7 +9,6 @@ hang in CUDA initialisation still leaves everything learnt before it. Lines with
 from __future__ import annotations
 
 import ast
-import json
 import os
 import platform
 import re
@@ -18,7 +17,12 @@ import time
 import warnings
 from typing import Any
 
-MARK = "@@advisor@@ "
+# The wire format, shared with advisor: loaded by path (advisor need not be installed here).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+try:
+    from _advisor_wire import emit
+finally:
+    del sys.path[0]
 # The file system the target sees: "/" on a real machine. Tests that rebuild a reported machine's
 # tree point it elsewhere (as the host probe's root), so paths are read under it and reported
 # as the machine would name them.
@@ -33,11 +37,6 @@ def as_named(path: str) -> str:
     if ROOT != "/" and path.startswith(ROOT.rstrip("/") + "/"):
         return "/" + path[len(ROOT.rstrip("/")) + 1 :]
     return path
-
-
-def emit(stage: str, **data: object) -> None:
-    sys.stdout.write(MARK + json.dumps(dict(stage=stage, **data), default=str) + "\n")
-    sys.stdout.flush()
 
 
 def first_line(exc: BaseException) -> str:
