@@ -343,3 +343,42 @@ def test_a_finite_guard_is_what_it_says() -> None:
     for bad in (math.nan, math.inf, -math.inf):
         with pytest.raises(AdvisorError):
             finite("--x", bad)
+
+
+@pytest.mark.parametrize(
+    "version", ["not-a-version", "2.3.0'; touch /tmp/advisor-pwned #", "2.13.0+cu130.custom build", ""]
+)
+def test_a_hostile_torch_version_is_kept_and_never_pasted_into_a_command(
+    version: str, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import copy
+    import shlex
+
+    from tests.machines import install_machine, load_machine
+
+    machine = copy.deepcopy(load_machine("geforce_unsupported"))
+    machine["torch"]["version"] = version
+    install_machine(machine, tmp_path, monkeypatch)
+    result = cli("check", "--json")
+    assert_clean(result, json_out=True)
+    doc = json.loads(result.stdout)["result"]
+    if version:
+        assert doc["snapshot"]["target"]["torch"]["version"] == version  # kept as it was
+    for finding in doc["findings"]:
+        fix = finding.get("fix") or ""
+        if "touch /tmp/advisor-pwned" in fix:  # only ever inside one shell word
+            assert shlex.quote(f"torch=={version}") in fix or shlex.quote(version) in fix, fix
+
+
+def test_an_unparsable_torch_version_is_said(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import copy
+
+    from tests.machines import install_machine, load_machine
+
+    machine = copy.deepcopy(load_machine("healthy_rtx3090"))
+    machine["torch"]["version"] = "not-a-version"
+    install_machine(machine, tmp_path, monkeypatch)
+    found = {f["id"]: f["severity"] for f in cli.json("check")["result"]["findings"]}
+    assert found["torch-version-unparsed"] == "info"

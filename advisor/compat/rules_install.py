@@ -11,6 +11,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from advisor.compat.common import gpu_present, import_cause
 from advisor.compat.findings import Emit, Facts, Finding, Skip, rule
 from advisor.compat.fixes import suggestion_text
+from advisor.compat.needs import TORCH
 
 
 @rule(
@@ -120,6 +121,36 @@ def target_leftovers(facts: Facts) -> list[Finding] | Skip:
             )
         )
     return out
+
+
+@rule(
+    "torch-version",
+    "The target's torch reports a release version advisor can compare",
+    needs=(TORCH,),
+    emits={"torch-version": "ok", "torch-version-unparsed": "info"},
+)
+def torch_version(facts: Facts) -> list[Finding] | Skip:
+    from packaging.version import InvalidVersion, Version
+
+    torch = facts.snapshot.target.torch
+    assert torch is not None  # needs TORCH
+    try:
+        Version(torch.version.split("+")[0])
+    except InvalidVersion:
+        return [
+            Finding(
+                id="torch-version-unparsed",
+                severity="info",
+                subject="torch",
+                summary=f"torch reports the version {torch.version!r}, which is not a release number "
+                "(PEP 440): advisor checks its CUDA build and GPU architectures, but not which "
+                "release it is (driver floors, known bugs of a release).",
+                evidence=[f"torch.__version__ = {torch.version!r}"],
+                fix="nothing to fix for a custom build; pass the version it was built from if advice "
+                "by release matters",
+            )
+        ]
+    return []
 
 
 @rule(
