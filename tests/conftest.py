@@ -50,6 +50,13 @@ def cli() -> Cli:
     return Cli()
 
 
+def fix_text(finding: dict[str, Any]) -> str:
+    """A finding's fix as the reader sees it (words, then the command), from its JSON."""
+    from advisor.compat.findings import Finding
+
+    return Finding.model_validate(finding).full_fix()
+
+
 def one_error_line(result: Result) -> str:
     """The CLI's user-error contract: exit 2, exactly one line, no traceback."""
     assert result.exit_code == 2, result.output

@@ -20,7 +20,7 @@ from advisor.compat.arch import gpu_coverage
 from advisor.knowledge.cards import load_cards
 from advisor.knowledge.compat import load_compat
 from advisor.knowledge.match import find_card
-from tests.conftest import Cli
+from tests.conftest import Cli, fix_text
 from tests.machines import install_machine
 
 COMPAT = load_compat()
@@ -215,7 +215,7 @@ def test_advice_end_to_end(
     install_machine(fake_machine(row), tmp_path, monkeypatch)
     report = json.loads(cli("check", "--json").stdout)["result"]
     p = plan(COMPAT, machine_of(row, python=sys.executable), installed_of(row))
-    fixes = [f["fix"] or "" for f in report["findings"] if f["severity"] in ("fail", "warn")]
+    fixes = [fix_text(f) for f in report["findings"] if f["severity"] in ("fail", "warn")]
     build_ids = {"cpu-only-torch", "arch-not-compiled", "gpu-too-new-for-cuda", "driver-too-old-for-cuda"}
     found = {f["id"] for f in report["findings"] if f["severity"] == "fail"}
     if p is None or p.verdict == "keep":

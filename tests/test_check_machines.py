@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli
+from tests.conftest import Cli, fix_text
 from tests.machines import install_machine, load_machine, machine_names
 
 
@@ -28,7 +28,7 @@ def test_machine(name: str, cli: Cli, tmp_path: Path, monkeypatch: pytest.Monkey
     for finding_id in expect.get("absent", []):
         assert finding_id not in found, found[finding_id]
     for finding_id, text in expect.get("fix_contains", {}).items():
-        assert text in (found[finding_id]["fix"] or ""), found[finding_id]
+        assert text in fix_text(found[finding_id]), found[finding_id]
     for f in report["findings"]:  # every finding is complete enough to act on
         assert f["summary"] and f["subject"]
         if f["severity"] in ("fail", "warn"):

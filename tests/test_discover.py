@@ -140,3 +140,15 @@ def test_bad_advisor_python_is_one_line(cli: Cli) -> None:
     assert line == "advisor: error: $ADVISOR_PYTHON=/no/such/python: no such executable"
     envelope = json.loads(cli("check", "--json", env={"ADVISOR_PYTHON": "/no/such/python"}).stdout)
     assert envelope["error"]["message"] == "$ADVISOR_PYTHON=/no/such/python: no such executable"
+
+
+def test_python_and_python3_of_one_environment_are_one_candidate(machine: Path) -> None:
+    """An activated venv puts bin/python3 on PATH and names bin/python in $VIRTUAL_ENV: that is
+    one environment, and must not be reported as "another environment that has torch"."""
+    venv = env_prefix(machine, "venv", torch="2.5.1")
+    (venv / "bin/python3").symlink_to(sys.executable)
+    found = candidates({"VIRTUAL_ENV": str(venv), "PATH": str(venv / "bin")}, machine / "home")
+    in_venv = [c for c in found if c.executable.startswith(str(venv))]
+    assert [c.found_by for c in in_venv] == ["$VIRTUAL_ENV"]
+    assert discover.same_environment(str(venv / "bin/python"), str(venv / "bin/python3"))
+    assert not discover.same_environment(str(venv / "bin/python"), sys.executable)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -11,27 +9,26 @@ REPO = Path(__file__).resolve().parent.parent
 
 def _example(heading: str, script: str) -> tuple[str, str]:
     """(what the README shows under ``heading``, what ``script`` prints now)."""
+    from benchmarks.readme_examples import EXAMPLES, block, printed
+
+    assert EXAMPLES[heading] == script
     readme = (REPO / "README.md").read_text()
-    section = readme[readme.index(heading) :]
-    shown = section[section.index("```console\n") + len("```console\n") : section.index("```\n\n")]
-    printed = subprocess.run(
-        [sys.executable, str(REPO / script)], capture_output=True, text=True, timeout=120, check=True
-    ).stdout
-    return shown, printed
+    start, end = block(readme, heading)
+    return readme[start:end], printed(script)
 
 
 def test_check_example_is_current() -> None:
     shown, printed = _example("## `advisor check`", "benchmarks/readme_check_example.py")
-    assert shown == printed, "regenerate it: python benchmarks/readme_check_example.py"
+    assert shown == printed, "regenerate: python benchmarks/readme_examples.py"
 
 
 def test_estimate_example_is_current() -> None:
     shown, printed = _example("## `advisor estimate`", "benchmarks/readme_estimate_example.py")
-    assert shown == printed, "regenerate it: python benchmarks/readme_estimate_example.py"
+    assert shown == printed, "regenerate: python benchmarks/readme_examples.py"
 
 
 def test_recommend_example_is_current_and_fits_80_columns() -> None:
     shown, printed = _example("## `advisor recommend`", "benchmarks/readme_recommend_example.py")
-    assert shown == printed, "regenerate it: python benchmarks/readme_recommend_example.py"
+    assert shown == printed, "regenerate: python benchmarks/readme_examples.py"
     assert all(len(line) <= 80 for line in printed.splitlines()[1:]), printed
     assert "…" not in printed  # no cell cut

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli
+from tests.conftest import Cli, fix_text
 from tests.machines import REAL_CASES, install_machine, load_machine, machine_names
 
 CASES = machine_names(REAL_CASES)
@@ -42,7 +42,7 @@ def test_real_case(name: str, cli: Cli, tmp_path: Path, monkeypatch: pytest.Monk
     for finding_id in expect.get("absent", []):
         assert finding_id not in found or found[finding_id]["severity"] == "ok", found[finding_id]
     for finding_id, text in expect.get("fix_contains", {}).items():
-        assert text in (found[finding_id]["fix"] or ""), found[finding_id]
+        assert text in fix_text(found[finding_id]), found[finding_id]
     for f in report["findings"]:
         if f["severity"] in ("fail", "warn"):
             assert f["evidence"] and f["fix"], f

@@ -173,7 +173,7 @@ def test_volta_on_a_cuda13_build_is_too_old() -> None:
     report = diagnose(snap([v100], t, cuda=13000), COMPAT, CARDS)
     old = next(f for f in report.findings if f.id == "gpu-too-old-for-cuda")
     assert old.severity == "fail"
-    assert old.fix is not None and "torch==2.13.0+cu126" in old.fix
+    assert "torch==2.13.0+cu126" in old.full_fix()
 
 
 def test_minor_version_compatibility_is_a_pass() -> None:
@@ -219,5 +219,6 @@ def test_fix_commands_quote_an_interpreter_path_with_spaces() -> None:
     s = s.model_copy(
         update={"target": s.target.model_copy(update={"executable": "/home/me/My Envs/train/bin/python"})}
     )
-    fix = next(f for f in diagnose(s, COMPAT, CARDS).findings if f.id == "cpu-only-torch").fix
-    assert fix is not None and "'/home/me/My Envs/train/bin/python' -m pip install" in fix
+    found = next(f for f in diagnose(s, COMPAT, CARDS).findings if f.id == "cpu-only-torch")
+    assert found.fix_command is not None and found.fix_command[0] == "/home/me/My Envs/train/bin/python"
+    assert "'/home/me/My Envs/train/bin/python' -m pip install" in found.full_fix()

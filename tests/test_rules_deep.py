@@ -150,7 +150,7 @@ def test_shadowed_nvjitlink_from_ld_library_path() -> None:
     shadow = f["library-shadowing"]
     assert shadow.severity == "warn"
     assert "undefined symbol: __nvJitLinkAddData_12_1" in (shadow.error_text or "")
-    assert "LD_LIBRARY_PATH" in (shadow.fix or "")
+    assert "LD_LIBRARY_PATH" in shadow.full_fix()
 
 
 def test_no_shadowing_when_everything_comes_from_the_wheels() -> None:
@@ -168,7 +168,7 @@ def test_wheel_versions_against_torchs_requirements() -> None:
     f = found(snap(env=bad))["nvidia-wheel-mismatch"]
     assert f.evidence == ["nvidia-cublas-cu12 12.6.4.1 installed; torch needs ==12.4.5.8"]
     # the wheels torch was built with, exactly: not a --force-reinstall of everything
-    assert (f.fix or "").endswith("/venv/bin/python -m pip install nvidia-cublas-cu12==12.4.5.8")
+    assert f.full_fix().endswith("/venv/bin/python -m pip install nvidia-cublas-cu12==12.4.5.8")
     good = PythonEnvironment(
         wheels_required=required,
         wheels_installed={"nvidia-cublas-cu12": "12.4.5.8", "nvidia-cudnn-cu12": "9.1.0.70"},
@@ -202,7 +202,7 @@ def test_nvcc_mismatch_warns_and_fails_only_for_extension_builds() -> None:
     assert nvcc(None)["no-nvcc"].severity == "info"
     assert nvcc(None, build_extensions=True)["no-nvcc"].severity == "fail"
     # the other way out: a torch built for the toolkit that is there
-    assert "download.pytorch.org/whl/cu118" in (major.fix or "")
+    assert "download.pytorch.org/whl/cu118" in major.full_fix()
 
 
 def test_a_cuda13_toolkit_beside_a_cuda12_torch_is_only_a_warning() -> None:
@@ -215,7 +215,7 @@ def test_a_cuda13_toolkit_beside_a_cuda12_torch_is_only_a_warning() -> None:
 
 def test_ninja_missing_is_a_note() -> None:
     f = found(snap(env=PythonEnvironment(nvcc="/x/nvcc", nvcc_version="12.1", ninja=False)))
-    assert f["no-ninja"].severity == "info" and "pip install ninja" in (f["no-ninja"].fix or "")
+    assert f["no-ninja"].severity == "info" and "pip install ninja" in f["no-ninja"].full_fix()
 
 
 # --- features by compute capability --------------------------------------------------------------
@@ -293,5 +293,5 @@ def test_tensorflow_and_jax_fixes_name_the_newest_build_the_driver_runs() -> Non
     s = snap(cuda=11040, tf=tf, jax=jax)
     s = s.model_copy(update={"nvml": s.nvml.model_copy(update={"driver_version": have("470.199.02")})})
     f = found(s)
-    assert "'tensorflow[and-cuda]==2.14.*'" in (f["tensorflow-driver-too-old"].fix or "")
-    assert (f["jax-driver-too-old"].fix or "").startswith("upgrade the NVIDIA driver to R580")
+    assert "'tensorflow[and-cuda]==2.14.*'" in f["tensorflow-driver-too-old"].full_fix()
+    assert f["jax-driver-too-old"].full_fix().startswith("upgrade the NVIDIA driver to R580")

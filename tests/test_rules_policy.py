@@ -139,10 +139,10 @@ def test_kepler_is_sent_to_its_last_branch() -> None:
         }
     )
     f = next(f for f in diagnose(s, COMPAT, CARDS).findings if f.id == "driver-too-old-for-frameworks")
-    assert f.fix is not None and "R470, the last branch for Kepler GPUs" in f.fix
+    assert "R470, the last branch for Kepler GPUs" in f.full_fix()
     # R470 runs CUDA 11.4: current builds need CUDA 12+, so the fix names the torch that will run
-    assert "then install PyTorch 2.7 built for CUDA 11.8" in f.fix
-    assert "download.pytorch.org/whl/cu118" in f.fix
+    assert "then install PyTorch 2.7 built for CUDA 11.8" in f.full_fix()
+    assert "download.pytorch.org/whl/cu118" in f.full_fix()
 
 
 def test_a_kernel_that_ran_through_ptx_is_one_note_not_ok_and_no_kernel_image() -> None:
@@ -197,7 +197,7 @@ def test_cuda_startup_errors_get_their_own_cause_and_fix(warning: str, finding: 
     report = diagnose(snap([gpu()], t), COMPAT, CARDS)
     found = {f.id: f for f in report.findings}
     assert found[finding].severity == "fail"
-    assert fix in (found[finding].fix or "")
+    assert fix in found[finding].full_fix()
     assert (found[finding].error_text or "").startswith(("CUDA unknown error", "Unexpected error", "forward"))
     assert "(Triggered internally" not in (found[finding].error_text or "")
     assert "torch-cuda-unavailable" not in found  # the generic finding is the symptom, dropped

@@ -46,7 +46,17 @@ class Finding(BaseModel):
     summary: str
     evidence: list[str] = []
     error_text: str | None = None  # the exact message users meet, so the report is searchable
-    fix: str | None = None
+    fix: str | None = None  # what to do, in words
+    # the command to run, as argv (printed on its own line, never wrapped; shlex.join for a shell)
+    fix_command: list[str] | None = None
+    fix_alternative: list[str] | None = None  # the other way out, when the fix offers one
+
+    def full_fix(self) -> str:
+        """The fix as a reader sees it: the words, then the command quoted for a shell."""
+        import shlex
+
+        commands = [shlex.join(c) for c in (self.fix_command, self.fix_alternative) if c]
+        return " ".join(part for part in (self.fix or "", *commands) if part)
 
 
 @dataclass(frozen=True)

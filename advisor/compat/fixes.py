@@ -5,6 +5,7 @@ shell)."""
 from __future__ import annotations
 
 import shlex
+from typing import Any, NamedTuple
 
 from packaging.version import Version
 
@@ -53,6 +54,55 @@ def build_text(build: Build) -> str:
         " (it runs on this driver through CUDA minor-version compatibility)" if build.through_compat else ""
     )
     return f"install {what}{compat}: {shlex.join(build.argv)}"
+
+
+class Suggestion(NamedTuple):
+    text: str  # the fix in words; the commands follow it, each on a line of its own
+    command: list[str] | None  # the build to install, as argv
+    alternative: list[str] | None = None  # the other build's install ("or ..." in the text)
+
+
+def build_phrase(build: Build) -> str:
+    what = (
+        f"the current nightly for CUDA {build.cuda}"
+        if build.nightly
+        else f"PyTorch {build.torch} built for CUDA {build.cuda}"
+    )
+    compat = (
+        " (it runs on this driver through CUDA minor-version compatibility)" if build.through_compat else ""
+    )
+    return f"install {what}{compat}"
+
+
+def suggestion(facts: Facts, *, cuda_major: int | None = None) -> Suggestion | None:
+    """The fix that names a build, with the install as a command of its own."""
+    p = torch_plan(facts, cuda_major=cuda_major)
+    if p is None or p.verdict == "keep":
+        return None
+    if p.verdict == "install":
+        return Suggestion(build_phrase(p.build), list(p.build.argv)) if p.build else None
+    assert p.driver is not None
+    text = f"upgrade the NVIDIA driver to {driver_text(facts, p.driver)}"
+    torch = facts.snapshot.target.torch
+    two = p.build is not None and p.alternative is not None  # then the words say which is which
+    if p.build is not None:
+        text += f", then {build_phrase(p.build)}" + (" (first command)" if two else "")
+    elif torch is not None:
+        text += f"; torch {torch.version} then runs as it is"
+    if p.alternative is not None:
+        text += f"; or keep this driver and {build_phrase(p.alternative)}" + (
+            " (second command)" if two else ""
+        )
+    command = list(p.build.argv) if p.build else None
+    alternative = list(p.alternative.argv) if p.alternative else None
+    return Suggestion(text, command, alternative)
+
+
+def fix_of(found: Suggestion | None, otherwise: str) -> dict[str, Any]:
+    """A Finding's fix fields from a suggestion, or the words to say without one."""
+    if found is None:
+        return {"fix": otherwise}
+    return {"fix": found.text, "fix_command": found.command, "fix_alternative": found.alternative}
 
 
 def suggestion_text(facts: Facts, *, cuda_major: int | None = None) -> str | None:

@@ -7,7 +7,7 @@ from packaging.version import InvalidVersion, Version
 from advisor.compat.arch import driver_floor
 from advisor.compat.common import driver_cuda, gpu_ccs, gpu_present, startup_error, torch_cuda, version
 from advisor.compat.findings import Facts, Finding, Skip, rule
-from advisor.compat.fixes import driver_advice_text, suggestion_text
+from advisor.compat.fixes import driver_advice_text, fix_of, suggestion
 from advisor.compat.needs import DRIVER_VERSION, GPUS, TORCH_CUDA
 
 RELOAD = (
@@ -293,7 +293,7 @@ def driver_vs_torch(facts: Facts) -> list[Finding] | Skip:
                 f"CUDA {built} needs driver {floor or '?'} or newer (Linux); it shipped with {full}",
             ],
             error_text=torch_text or facts.compat.message("torch_driver_too_old", found=_found(facts)),
-            fix=suggestion_text(facts) or f"upgrade the NVIDIA driver to {floor or 'a newer one'} or newer",
+            **fix_of(suggestion(facts), f"upgrade the NVIDIA driver to {floor or 'a newer one'} or newer"),
         )
     ]
 
@@ -360,6 +360,6 @@ def driver_vs_current(facts: Facts) -> list[Finding] | Skip:
                 f"PyTorch {newest.torch} builds: CUDA {', '.join(floors)}; the oldest needs driver {lowest}",
             ],
             error_text=facts.compat.message("torch_driver_too_old", found=_found(facts)),
-            fix=suggestion_text(facts) or f"upgrade the NVIDIA driver to {advice or f'{lowest} or newer'}",
+            **fix_of(suggestion(facts), f"upgrade the NVIDIA driver to {advice or f'{lowest} or newer'}"),
         )
     ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from advisor.compat.arch import gpu_coverage
 from advisor.compat.common import driver_cuda, gpu_present, toolkit_mismatch, torch_cuda, version
 from advisor.compat.findings import Emit, Facts, Finding, Skip, gpu_rule, rule
-from advisor.compat.fixes import suggestion_text
+from advisor.compat.fixes import fix_of, suggestion
 from advisor.compat.needs import GPUS, TORCH, TORCH_CUDA, gpu_reading
 from advisor.snapshot import Gpu
 
@@ -37,7 +37,9 @@ def cpu_only(facts: Facts) -> list[Finding] | Skip:
         ]
     snap = facts.snapshot
     seen = f"NVML sees {len(snap.nvml.gpus)} GPU(s)" if snap.nvml.gpus else "an NVIDIA GPU is on this machine"
-    fix = suggestion_text(facts) or "install a CUDA build from https://pytorch.org/get-started/locally/"
+    found = suggestion(facts)
+    fix = found.text if found else "install a CUDA build from https://pytorch.org/get-started/locally/"
+    command = found.command if found else None
     conda = snap.target.conda_env or torch.installer == "conda"
     if conda:
         fix = (
@@ -49,6 +51,7 @@ def cpu_only(facts: Facts) -> list[Finding] | Skip:
             "PyPI's aarch64 wheels are not built for Jetson: install the PyTorch wheel NVIDIA builds "
             "for your JetPack (the jetson-ai-lab.dev index, or NVIDIA's L4T containers)"
         )
+        command = None
     return [
         Finding(
             id="cpu-only-torch",
@@ -59,6 +62,7 @@ def cpu_only(facts: Facts) -> list[Finding] | Skip:
             evidence=[f"torch.version.cuda is None ({torch.version}); {seen}"],
             error_text="AssertionError: Torch not compiled with CUDA enabled",
             fix=fix,
+            fix_command=command,
         )
     ]
 
@@ -121,10 +125,15 @@ def arch_compiled(facts: Facts, gpu: Gpu) -> list[Finding] | Skip:
                     *(["a test kernel ran correctly (through the JIT)"] if ran else []),
                 ],
                 error_text=None if jit_ok else facts.compat.message("unsupported_ptx"),
-                fix=suggestion_text(facts)
-                if not jit_ok
-                else f"to skip the JIT, install a build with sm_{sm} kernels: "
-                + (suggestion_text(facts) or "-"),
+                **(
+                    fix_of(suggestion(facts), "-")
+                    if not jit_ok
+                    else {
+                        "fix": f"to skip the JIT, install a build with sm_{sm} kernels: "
+                        + (((found := suggestion(facts)) and found.text) or "-"),
+                        "fix_command": found.command if found else None,
+                    }
+                ),
             )
         ]
     return [
@@ -166,7 +175,7 @@ def _no_code(facts: Facts, gpu: Gpu, evidence: list[str]) -> Finding:
         error_text=facts.compat.message("torch_incompatible_device", name=name, sm=sm)
         + " | "
         + facts.compat.message("no_kernel_image"),
-        fix=suggestion_text(facts) or f"build PyTorch from source with TORCH_CUDA_ARCH_LIST={cc}",
+        **fix_of(suggestion(facts), f"build PyTorch from source with TORCH_CUDA_ARCH_LIST={cc}"),
     )
 
 

@@ -66,10 +66,9 @@ def worker_status(facts: Facts) -> list[Finding] | Skip:
                 subject="torch",
                 summary="The Python process crashed while importing torch or initialising CUDA.",
                 evidence=[t.detail or "", where],
-                fix=f"reproduce with: {facts.python_cmd} -X faulthandler -c "
-                "'import torch; torch.zeros(1).cuda()' "
-                "— a crash here usually means mismatched CUDA libraries on LD_LIBRARY_PATH or a "
-                "broken driver install",
+                fix="reproduce it by hand; a crash there usually means mismatched CUDA "
+                "libraries on LD_LIBRARY_PATH or a broken driver install",
+                fix_command=[t.executable, "-X", "faulthandler", "-c", "import torch; torch.zeros(1).cuda()"],
             )
         ]
     return [
@@ -79,8 +78,8 @@ def worker_status(facts: Facts) -> list[Finding] | Skip:
             subject="torch",
             summary="The framework probe gave no usable answer, so PyTorch could not be checked.",
             evidence=[t.detail or "", where],
-            fix=f"run it by hand to see what is printed: {facts.python_cmd} -c "
-            "'import torch; print(torch.__version__)'",
+            fix="run it by hand to see what is printed",
+            fix_command=[t.executable, "-c", "import torch; print(torch.__version__)"],
         )
     ]
 
@@ -196,7 +195,8 @@ def torch_installed(facts: Facts) -> list[Finding] | Skip:
                 "file, --no-deps, a package manager that filtered them).",
                 evidence=[interpreter, *(f"torch requires {line}; not installed" for line in cause.missing)],
                 error_text=error,
-                fix=f"{facts.python_cmd} -m pip install " + " ".join(shlex.quote(p) for p in pins),
+                fix="install the missing wheels at the versions torch asks for",
+                fix_command=[facts.snapshot.target.executable, "-m", "pip", "install", *pins],
             )
         ]
     if cause.kind == "split_site":
@@ -222,7 +222,8 @@ def torch_installed(facts: Facts) -> list[Finding] | Skip:
             evidence=[interpreter, *cause.evidence],
             error_text=error,
             fix="a missing or mismatched CUDA library is the usual cause: check LD_LIBRARY_PATH, "
-            "then reinstall the same torch with its own libraries: " + _reinstall(facts),
+            "then reinstall the same torch with its own libraries",
+            fix_command=_reinstall(facts),
         )
     ]
 
@@ -241,16 +242,16 @@ def _one_site_fix(torch_site: str, wheel_site: str) -> str:
     )
 
 
-def _reinstall(facts: Facts) -> str:
+def _reinstall(facts: Facts) -> list[str]:
     """The same torch again, from the index its local tag names: only torch, its files replaced."""
     env = facts.snapshot.target.environment
     have = env.torch_dist if env else None
     argv = [facts.snapshot.target.executable, "-m", "pip", "install", "--force-reinstall", "--no-deps"]
     if not have:
-        return shlex.join([*argv, "torch"])
+        return [*argv, "torch"]
     tag = have.split("+")[1] if "+" in have else None
     index = ["--index-url", f"https://download.pytorch.org/whl/{tag}"] if tag else []
-    return shlex.join([*argv, f"torch=={have}", *index])
+    return [*argv, f"torch=={have}", *index]
 
 
 def _pin(line: str) -> str:

@@ -328,7 +328,8 @@ def toolchain(facts: Facts) -> list[Finding]:
                 summary="ninja is not installed: torch.utils.cpp_extension falls back to slow serial "
                 "builds, and some packages refuse to build.",
                 evidence=["no ninja on PATH or in the environment"],
-                fix=f"{facts.python_cmd} -m pip install ninja",
+                fix="install ninja into this environment",
+                fix_command=[facts.snapshot.target.executable, "-m", "pip", "install", "ninja"],
             )
         )
     if not out:

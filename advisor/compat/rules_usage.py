@@ -152,7 +152,8 @@ def compute_mode(facts: Facts, gpu: Gpu) -> list[Finding]:
             ),
             evidence=[f"nvmlDeviceGetComputeMode: {gpu.compute_mode.value}"],
             error_text=facts.compat.message("devices_unavailable"),
-            fix=f"sudo nvidia-smi -i {gpu.index} -c DEFAULT",
+            fix="set the GPU back to the default compute mode",
+            fix_command=["sudo", "nvidia-smi", "-i", str(gpu.index), "-c", "DEFAULT"],
         )
     ]
 

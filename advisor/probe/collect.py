@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from advisor import __version__
-from advisor.probe.discover import Choice, candidates, torch_on_disk
+from advisor.probe.discover import Choice, candidates, same_environment, torch_on_disk
 from advisor.probe.host import probe_host
 from advisor.probe.nvml import probe_nvml
 from advisor.probe.spawn import DEFAULT_TIMEOUT_S
@@ -50,7 +50,7 @@ def other_pythons(chosen: str) -> list[OtherPython]:
     """The other interpreters on this machine, each with the torch found in its site-packages."""
     out = []
     for candidate in candidates():
-        if candidate.executable == chosen:
+        if same_environment(candidate.executable, chosen):
             continue
         found = torch_on_disk(candidate.executable)
         out.append(

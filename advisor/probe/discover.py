@@ -65,6 +65,13 @@ def _same_place(a: str, b: str) -> bool:
         return False
 
 
+def same_environment(a: str, b: str) -> bool:
+    """Whether two interpreter paths belong to one environment (``bin/python`` and ``bin/python3``
+    of one venv are one place to check, not two). By folder, not by resolving the file itself: a
+    venv's python is a symlink to the base interpreter, which is a different environment."""
+    return a == b or _same_place(os.path.dirname(a), os.path.dirname(b))
+
+
 def is_own(executable: str) -> bool:
     """Whether ``executable`` belongs to the environment advisor itself runs in. By prefix, not by
     the file a link resolves to: every venv's python links to the same base interpreter."""
@@ -116,7 +123,7 @@ def candidates(environ: Mapping[str, str] | None = None, home: Path | None = Non
     out: list[Candidate] = []
 
     def add(executable: str | None, found_by: str) -> None:
-        if executable and all(c.executable != executable for c in out):
+        if executable and not any(same_environment(c.executable, executable) for c in out):
             out.append(Candidate(executable, found_by))
 
     if env.get("ADVISOR_PYTHON"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 from pydantic import RootModel
 from rich.console import Console
 from rich.markup import escape
@@ -153,6 +155,10 @@ def render_finding(console: Console, f: Finding) -> None:
         console.print(f"     error: {escape(f.error_text)}")
     if f.fix:
         console.print(f"     fix:   [bold]{escape(f.fix)}[/]")
+    # each command on a line of its own and never wrapped: a command broken over two lines pastes wrong
+    for command in (f.fix_command, f.fix_alternative):
+        if command:
+            console.print("     $ " + escape(shlex.join(command)), soft_wrap=True, highlight=False)
 
 
 def _same_line_groups(findings: list[Finding]) -> list[tuple[Finding, list[str]]]:
