@@ -57,6 +57,16 @@ def fix_text(finding: dict[str, Any]) -> str:
     return Finding.model_validate(finding).full_fix()
 
 
+def assert_fits(output: str, width: int) -> None:
+    """A screen for an ``width``-column terminal: no line longer (a command line excepted: it is
+    never wrapped, so that it pastes whole), no figure cut with "…", no trailing padding."""
+    for line in output.splitlines():
+        assert line == line.rstrip(), repr(line)
+        assert "…" not in line, line
+        if not line.lstrip().startswith("$ "):
+            assert len(line) <= width, f"{len(line)} columns: {line}"
+
+
 def one_error_line(result: Result) -> str:
     """The CLI's user-error contract: exit 2, exactly one line, no traceback."""
     assert result.exit_code == 2, result.output

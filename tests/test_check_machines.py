@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli, fix_text
+from tests.conftest import Cli, assert_fits, fix_text
 from tests.machines import install_machine, load_machine, machine_names
 
 
@@ -35,9 +35,10 @@ def test_machine(name: str, cli: Cli, tmp_path: Path, monkeypatch: pytest.Monkey
             assert f["evidence"], f
             assert f["fix"], f
 
-    text = cli("check")
+    text = cli("check", env={"COLUMNS": "80"})
     assert text.exit_code == expect["exit_code"]
     assert "Traceback" not in text.output
+    assert_fits(text.output, 80)
     for finding_id in expect["findings"]:
         assert f"[{finding_id}]" in text.stdout
     assert f"exit code {expect['exit_code']}" in text.stdout

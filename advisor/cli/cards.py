@@ -16,11 +16,10 @@ def cards_list(
         typer.Option(
             "--sort",
             "-s",
-            help="Sort by a figure: memory_gib, memory_bandwidth_gbs, fp32_tflops, "
-            "fp16_tensor_tflops, bf16_tensor_tflops, tdp_w, release_year, launch_price_usd, "
-            "... (any number field; also name, architecture, segment).",
+            help="Sort by a column header (memory, gb/s, bf16, fp16, fp32, tdp, year, launch, "
+            "arch, segment, card) or any number field of the card (e.g. nvlink_bandwidth_gbs).",
         ),
-    ] = "release_year",
+    ] = "year",
     descending: Annotated[bool, typer.Option("--desc", help="Largest first.")] = False,
     segment: Annotated[
         str | None, typer.Option(help="Only consumer, workstation or datacenter cards.")
@@ -31,12 +30,16 @@ def cards_list(
     min_memory: Annotated[
         float | None, typer.Option("--min-memory", help="Only cards with at least this many GB.")
     ] = None,
+    wide: Annotated[bool, typer.Option("--wide", help="Every column, however wide the terminal.")] = False,
     cards: CardsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List the known GPUs with their key figures.
 
-    Examples: `advisor cards list --sort bf16_tensor_tflops --desc`,
+    The columns that fit the terminal are shown, most important first; the line under the table
+    names the others (--wide shows them).
+
+    Examples: `advisor cards list --sort bf16 --desc`,
     `advisor cards list --segment consumer --min-memory 24`.
     """
     from advisor.knowledge.catalog import CardListResult, select_cards
@@ -50,7 +53,7 @@ def cards_list(
 
     result = _run("cards list", as_json, compute)
 
-    _emit("cards list", as_json, result, "advisor.render.cards:render_card_table")
+    _emit("cards list", as_json, result, "advisor.render.cards:render_card_table", wide)
 
 
 @cards_app.command("show")

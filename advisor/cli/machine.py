@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -223,7 +224,7 @@ def _measure(
     interrupted = False
     for target in targets:
         status = None
-        if live and console.is_terminal:
+        if live and sys.stderr.isatty():  # a spinner only where a person watches (not FORCE_COLOR)
             status = console.status(f"bench {target}: starting")
             status.start()
 

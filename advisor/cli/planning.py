@@ -262,13 +262,20 @@ def _current_machine(db: Any) -> Any:
 
 
 @app.command()
-def models(as_json: JsonOpt = False) -> None:
-    """List the model presets `advisor estimate` knows, with their sources."""
+def models(
+    wide: Annotated[bool, typer.Option("--wide", help="Every column, however wide the terminal.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the model presets `advisor estimate` and `recommend` know (names to type whole)."""
     from pydantic import RootModel
 
     from advisor.knowledge.models import ModelSpec, load_models
 
     presets = _run("models", as_json, load_models)
     _emit(
-        "models", as_json, RootModel[list[ModelSpec]](list(presets)), "advisor.render.estimate:render_models"
+        "models",
+        as_json,
+        RootModel[list[ModelSpec]](list(presets)),
+        "advisor.render.estimate:render_models",
+        wide,
     )

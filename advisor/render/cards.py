@@ -5,8 +5,9 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from advisor.knowledge.cards import Card
-from advisor.knowledge.catalog import CardListResult
+from advisor.knowledge.cards import NUMERIC_FIELDS, Card
+from advisor.knowledge.catalog import LIST_COLUMNS, CardListResult
+from advisor.render.fit import Column, print_fitted
 
 
 def _num(value: float | None, digits: int = 1) -> str:
@@ -19,44 +20,55 @@ def _price(value: float | None) -> str:
     return "-" if value is None else f"${value:,.0f}"
 
 
-def render_card_table(console: Console, result: CardListResult) -> None:
+# Which columns an 80-column terminal keeps first: what decides a purchase, then the details.
+_PRIORITY = {
+    "name": 0,
+    "memory_gib": 1,
+    "memory_bandwidth_gbs": 2,
+    "bf16_tensor_tflops": 3,
+    "fp16_tensor_tflops": 4,
+    "fp32_tflops": 5,
+    "compute_capability": 6,
+    "release_year": 7,
+    "launch_price_usd": 8,
+    "tdp_w": 9,
+    "fp8_tensor_tflops": 10,
+    "architecture": 11,
+    "tf32_tensor_tflops": 12,
+    "memory_type": 13,
+    "segment": 14,
+}
+_RIGHT = {"compute_capability", "memory_gib", "release_year", "tdp_w", "launch_price_usd"}
+
+
+def _cell(card: Card, field: str) -> str:
+    if field == "name":
+        return card.name + (" *" if card.origin != "built-in" else "")
+    if field == "memory_gib":
+        return f"{_num(card.memory_gib, 0)} GB"
+    if field == "memory_bandwidth_gbs":
+        return _num(card.memory_bandwidth_gbs, 0)
+    if field == "launch_price_usd":
+        return _price(card.launch_price_usd)
+    value = getattr(card, field)
+    if isinstance(value, float):
+        return _num(value)
+    return "-" if value is None else str(value)
+
+
+def render_card_table(console: Console, result: CardListResult, wide: bool = False) -> None:
     cards, files = result.cards, result.files
-    table = Table(title=f"{len(cards)} GPUs", title_justify="left", header_style="bold")
-    for header, justify in [
-        ("Card", "left"),
-        ("Arch", "left"),
-        ("CC", "right"),
-        ("Memory", "right"),
-        ("GB/s", "right"),
-        ("FP32", "right"),
-        ("TF32", "right"),
-        ("FP16", "right"),
-        ("BF16", "right"),
-        ("FP8", "right"),
-        ("TDP W", "right"),
-        ("Year", "right"),
-        ("Launch", "right"),
-        ("Segment", "left"),
-    ]:
-        table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-    for c in cards:
-        table.add_row(
-            c.name + (" *" if c.origin != "built-in" else ""),
-            c.architecture,
-            c.compute_capability,
-            f"{_num(c.memory_gib, 0)} GB {c.memory_type}",
-            _num(c.memory_bandwidth_gbs, 0),
-            _num(c.fp32_tflops),
-            _num(c.tf32_tensor_tflops),
-            _num(c.fp16_tensor_tflops),
-            _num(c.bf16_tensor_tflops),
-            _num(c.fp8_tensor_tflops),
-            str(c.tdp_w),
-            str(c.release_year),
-            _price(c.launch_price_usd),
-            c.segment,
+    columns = [
+        Column(
+            header,
+            # the column the list is sorted by is always shown
+            -1 if field == result.sort and field != "name" else _PRIORITY[field],
+            "right" if field in _RIGHT or field in NUMERIC_FIELDS else "left",
+            [_cell(c, field) for c in cards],
         )
-    console.print(table)
+        for header, field in LIST_COLUMNS
+    ]
+    print_fitted(console, columns, wide=wide, title=f"{len(cards)} GPUs", what="; --json has every field")
     console.print(
         "TFLOPS are dense tensor-core peaks (FP16/BF16/FP8 with FP32 accumulate); FP32 is "
         "non-tensor. * = changed by your file. `advisor cards show NAME` gives sources."
@@ -102,7 +114,10 @@ def render_card_sheet(console: Console, card: Card) -> None:
     row("Segment", "segment", card.segment)
     if card.notes:
         table.add_row("Notes", card.notes)
-    table.add_row("Sources", "\n".join(card.sources))
     if card.origin != "built-in":
         table.add_row("From", card.origin)
     console.print(table)
+    # under the table, one per line and never cut: a URL is to be opened, not read
+    console.print("Sources", style="bold")
+    for url in card.sources:
+        console.print(f"  {url}", soft_wrap=True, markup=False)

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from advisor.compat.engine import CheckReport, RuleInfo
 from advisor.compat.findings import Finding
+from advisor.render.fit import Column, hanging, print_fitted
 from advisor.snapshot import Gpu, Snapshot
 
 GIB = 1024**3
@@ -87,15 +88,13 @@ def machine_lines(snap: Snapshot) -> list[str]:
     return lines
 
 
-def _gpu_table(report: CheckReport) -> Table:
-    table = Table(header_style="bold", box=None, pad_edge=False)
-    for col in ("#", "GPU", "memory used", "temp", "power", "PCIe"):
-        table.add_column(col, no_wrap=True)
+def _gpu_columns(report: CheckReport) -> list[Column]:
+    rows: list[list[str]] = []
     gpus = {g.index: g for g in report.snapshot.nvml.gpus}
     for row in report.gpus:
         gpu: Gpu = gpus[row.index]
         if row.status != "ok":
-            table.add_row(str(row.index), escape(row.name or "?"), f"[red]{row.status}[/]", "", "", "")
+            rows.append([str(row.index), escape(row.name or "?"), f"[red]{row.status}[/]", "", "", ""])
             continue
         used, total = gpu.memory_used_bytes.value, gpu.memory_total_bytes.value
         power = (
@@ -108,15 +107,18 @@ def _gpu_table(report: CheckReport) -> Table:
             if gpu.pcie_width_current.value
             else "-"
         )
-        table.add_row(
-            str(row.index),
-            escape(row.name or "?"),
-            f"{_gib(used)} / {_gib(total)}" if total else "-",
-            f"{gpu.temperature_c.value} C" if gpu.temperature_c.value is not None else "-",
-            power,
-            link,
+        rows.append(
+            [
+                str(row.index),
+                escape(row.name or "?"),
+                f"{_gib(used)} / {_gib(total)}" if total else "-",
+                f"{gpu.temperature_c.value} C" if gpu.temperature_c.value is not None else "-",
+                power,
+                link,
+            ]
         )
-    return table
+    heads = [("#", 0), ("GPU", 0), ("memory used", 1), ("temp", 3), ("power", 2), ("PCIe", 4)]
+    return [Column(h, p, cells=[r[i] for r in rows]) for i, (h, p) in enumerate(heads)]
 
 
 def card_lines(report: CheckReport) -> list[str]:
@@ -145,16 +147,18 @@ def card_lines(report: CheckReport) -> list[str]:
 
 def render_finding(console: Console, f: Finding) -> None:
     label, style = _MARK[f.severity]
-    console.print(f"[{style}]{label:<4}[/] {escape(f.subject)}: {escape(f.summary)} [dim]\\[{f.id}][/]")
+    hanging(
+        console, f"[{style}]{label:<4}[/] ", f"{escape(f.subject)}: {escape(f.summary)} [dim]\\[{f.id}][/]"
+    )
     if f.severity == "ok" or f.id == "gpu-features":  # the summary says it all
         return
     for line in f.evidence:
         if line:
-            console.print(f"     why:   {escape(line)}")
+            hanging(console, "     why:   ", escape(line))
     if f.error_text:
-        console.print(f"     error: {escape(f.error_text)}")
+        hanging(console, "     error: ", escape(f.error_text))
     if f.fix:
-        console.print(f"     fix:   [bold]{escape(f.fix)}[/]")
+        hanging(console, "     fix:   ", f"[bold]{escape(f.fix)}[/]")
     # each command on a line of its own and never wrapped: a command broken over two lines pastes wrong
     for command in (f.fix_command, f.fix_alternative):
         if command:
@@ -192,10 +196,10 @@ def _not_checked(report: CheckReport) -> list[str]:
 
 def render_check(console: Console, report: CheckReport) -> None:
     for line in machine_lines(report.snapshot):
-        console.print(escape(line))
+        hanging(console, escape(line[:9]), escape(line[9:]))
     if report.gpus:
         console.print()
-        console.print(_gpu_table(report))
+        print_fitted(console, _gpu_columns(report), wide=False, hint="advisor probe --json has them")
         for line in card_lines(report):
             console.print(escape(line))
         pairs = report.snapshot.nvml.pairs
@@ -223,13 +227,13 @@ def render_check(console: Console, report: CheckReport) -> None:
         if shown != "ok":
             console.print()
             console.print("[bold]Passed[/]")
-        console.print(f"ok   also: {escape(', '.join(quiet))}")
+        hanging(console, "[green]ok[/]   also: ", escape(", ".join(quiet)))
     unchecked = _not_checked(report)
     if unchecked:
         console.print()
         console.print("[bold]Not checked[/] (could not be read)")
         for line in unchecked:
-            console.print(f"skip {escape(line)}")
+            hanging(console, "skip ", escape(line))
     if report.capabilities:
         from advisor.render.recommend import capability_lines
 

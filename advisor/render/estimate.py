@@ -9,6 +9,7 @@ from rich.table import Table
 
 from advisor.estimate.report import EstimateReport
 from advisor.knowledge.models import ModelSpec
+from advisor.render.fit import Column, print_fitted
 
 GIB = 1024**3
 
@@ -88,20 +89,16 @@ def render_estimate(console: Console, r: EstimateReport) -> None:
             )
 
 
-def render_models(console: Console, listed: RootModel[list[ModelSpec]]) -> None:
+def render_models(console: Console, listed: RootModel[list[ModelSpec]], wide: bool = False) -> None:
     models = listed.root
-    table = Table(header_style="bold", box=None)
-    for col in ("preset", "model", "params", "kind", "layers", "hidden", "context"):
-        table.add_column(col)
-    for m in models:
-        table.add_row(
-            m.name,
-            escape(m.display_name),
-            f"{m.params / 1e9:.3g}B",
-            m.kind,
-            str(m.num_layers or "-"),
-            str(m.hidden_size or "-"),
-            str(m.max_seq_len or "-"),
-        )
-    console.print(table)
+    columns = [
+        Column("preset", 0, cells=[m.name for m in models]),
+        Column("params", 1, "right", [f"{m.params / 1e9:.3g}B" for m in models]),
+        Column("context", 2, "right", [str(m.max_seq_len or "-") for m in models]),
+        Column("kind", 3, cells=[m.kind for m in models]),
+        Column("layers", 4, "right", [str(m.num_layers or "-") for m in models]),
+        Column("hidden", 4, "right", [str(m.hidden_size or "-") for m in models]),
+        Column("model", 5, cells=[escape(m.display_name) for m in models]),
+    ]
+    print_fitted(console, columns, wide=wide)
     console.print("Also accepted: a size (7B, 350M, 1.3e9) or a Hugging Face config.json path.")
