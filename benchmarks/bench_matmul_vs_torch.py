@@ -43,7 +43,7 @@ def main() -> None:
             "cpu",
             "--python",
             args.python,
-            "--budget",
+            "--seconds",
             "20",
             "--no-save",
             "--json",

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from advisor.bench.calibration import measured_mfu, results_dir
-from advisor.bench.results import BenchReport
+from advisor.bench.results import BenchReport, DeviceResult
 from advisor.bench.runner import assemble, run_device
 from advisor.knowledge.cards import load_cards
 from tests.conftest import Cli, one_error_line
@@ -23,7 +23,7 @@ needs_torch = pytest.mark.skipif(not HAVE_TORCH, reason="needs the CPU torch of 
 
 @needs_torch
 def test_bench_cpu_quick_end_to_end(cli: Cli) -> None:
-    body = cli.json("bench", "--device", "cpu", "--quick", "--budget", "5")
+    body = cli.json("bench", "--device", "cpu", "--quick", "--seconds", "5")
     report = body["result"]
     (dev,) = report["devices"]
     assert dev["device"] == "cpu" and dev["error"] is None
@@ -42,7 +42,7 @@ def test_bench_cpu_quick_end_to_end(cli: Cli) -> None:
 
 @needs_torch
 def test_bench_text_output(cli: Cli) -> None:
-    out = cli("bench", "--device", "cpu", "--quick", "--budget", "3", "--no-save")
+    out = cli("bench", "--device", "cpu", "--quick", "--seconds", "3", "--no-save")
     assert out.exit_code == 0
     assert "training (" in out.stdout and "tokens/s" in out.stdout
     assert not results_dir().exists()
@@ -187,8 +187,8 @@ def test_hung_worker_is_stopped(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["--device", "gpu0"], "--device must be cpu or cuda:N"),
-        (["--budget", "0"], "--budget must be between 1 and 3600"),
+        (["--device", "gpu0"], "--device must be cpu, cuda or cuda:N"),
+        (["--seconds", "0"], "--seconds must be between 1 and 3600"),
         (["--python", "/nope/python"], "no such executable"),
     ],
 )
@@ -199,3 +199,39 @@ def test_bad_bench_input(args: list[str], words: str, cli: Cli) -> None:
 def test_bench_json_error_envelope(cli: Cli) -> None:
     body = cli.json("bench", "--device", "tpu", code=2)
     assert "--device must be" in json.dumps(body["error"])
+
+
+def test_bench_without_torch_exits_1_with_one_line(cli: Cli, tmp_path: Path) -> None:
+    # a Python with no torch: the worker's import fails, nothing is measured
+    bare = tmp_path / "python"
+    bare.write_text(f'#!/bin/sh\nexec {sys.executable} -S -c "import torch" "$@"\n')
+    bare.chmod(0o755)
+    result = cli("bench", "--device", "cpu", "--python", str(bare), "--seconds", "1", "--no-save")
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("advisor: bench: nothing measured"), result.output
+    body = cli.json("bench", "--device", "cpu", "--python", str(bare), "--seconds", "1", code=1)
+    assert "nothing measured" in body["error"]["message"]
+
+
+def test_bench_on_a_machine_without_gpus_refuses_cuda_in_one_line(cli: Cli) -> None:
+    for device in ("cuda", "cuda:0"):
+        result = cli("bench", "--device", device)
+        assert result.exit_code == 1, result.output
+        assert result.output.strip().startswith("advisor: bench: no usable NVIDIA GPU"), result.output
+        assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_spread_over_a_quarter_is_flagged() -> None:
+    from advisor.bench.results import Measured
+    from advisor.render.bench import render_device
+    from advisor.render.console import make_console
+
+    calm = Measured(name="fp32", value=10.0, unit="TFLOPS", spread=0.1)
+    wild = Measured(name="fp16", value=10.0, unit="TFLOPS", spread=0.4)
+    assert not calm.noisy and wild.noisy and wild.model_dump()["noisy"] is True
+    console = make_console()
+    with console.capture() as captured:
+        render_device(console, DeviceResult(device="cpu", name="CPU", matmul=[calm, wild]))
+    text = captured.get()
+    assert "±20% !" in text and "±5% !" not in text and "spread over 25%" in text

@@ -29,6 +29,10 @@ def test_machine(name: str, cli: Cli, tmp_path: Path, monkeypatch: pytest.Monkey
         assert finding_id not in found, found[finding_id]
     for finding_id, text in expect.get("fix_contains", {}).items():
         assert text in fix_text(found[finding_id]), found[finding_id]
+    rule_ids = {r["rule"] for r in report["outcomes"]}
+    for f in report["findings"]:  # a passed check is named by its rule, not the failure it did not find
+        if f["severity"] == "ok":
+            assert f["id"] in rule_ids, f["id"]
     for f in report["findings"]:  # every finding is complete enough to act on
         assert f["summary"] and f["subject"]
         if f["severity"] in ("fail", "warn"):

@@ -151,7 +151,7 @@ def test_outside_torchrun_is_a_usage_error(cli: Cli, monkeypatch: pytest.MonkeyP
     monkeypatch.delenv("RANK", raising=False)
     assert "not started by torchrun" in one_error_line(cli("cluster"))
     assert "--max-size must be" in one_error_line(cli("cluster", "--max-size", "huge"))
-    assert "--backend must be" in one_error_line(cli("cluster", "--backend", "mpi"))
+    assert "'mpi' is not one of 'nccl', 'gloo'" in one_error_line(cli("cluster", "--backend", "mpi"))
 
 
 def test_slow_link_rule() -> None:

@@ -208,7 +208,7 @@ def test_pure_api_known_answer() -> None:
     ("args", "words"),
     [
         (["llama-2-7b", "--budget", "-5"], "--budget must be a positive amount"),
-        (["llama-2-7b", "--segment", "gaming"], "unknown segment 'gaming'"),
+        (["llama-2-7b", "--segment", "gaming"], "'gaming' is not one of 'consumer'"),
         (["llama-2-7b", "--max-gpus", "0"], "--max-gpus must be between 1 and 64"),
         (["llama-2-7b", "--tokens", "lots"], "--tokens must be a count"),
         (["llama-2-7b", "--task", "qlora", "--precision", "fp32"], "QLoRA computes in 16-bit"),

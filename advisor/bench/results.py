@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
+
+# Repeats that differ by more than this (max - min over the median) mean the figure is not one
+# number: another process shares the device, or its clocks moved (heat, power cap, boost).
+NOISY_SPREAD = 0.25
+
+
+def noisy(spread: float | None) -> bool:
+    return spread is not None and spread > NOISY_SPREAD
 
 
 class Measured(BaseModel):
@@ -15,6 +23,11 @@ class Measured(BaseModel):
     datasheet: float | None = None
     fraction_of_datasheet: float | None = None
     detail: str | None = None  # matrix size, bytes, or why it is unavailable
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def noisy(self) -> bool:
+        return noisy(self.spread)
 
 
 class TrainingResult(BaseModel):
@@ -35,6 +48,11 @@ class TrainingResult(BaseModel):
     mfu: float | None = None  # against the card's dense peak for this precision
     peak_memory_bytes: int | None = None
     predicted_memory_bytes: int | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def noisy(self) -> bool:
+        return noisy(self.spread)
 
 
 class DeviceResult(BaseModel):

@@ -13,6 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from advisor import __version__
+from advisor.choices import AttentionChoice, Optimizer, Precision, Task
 from advisor.errors import AdvisorError
 
 if TYPE_CHECKING:
@@ -22,7 +23,8 @@ if TYPE_CHECKING:
     from advisor.probe.discover import Choice
 
 EXIT_CODES_HELP = (
-    "Exit codes: 0 = nothing failed, 1 = a check found a failure, 2 = usage or input error, "
+    "Exit codes: 0 = nothing failed, 1 = a check found a failure (bench: nothing could be "
+    "measured), 2 = usage or input error, "
     "130 = interrupted (143 for SIGTERM). --debug shows the traceback of an unexpected error."
 )
 
@@ -48,11 +50,15 @@ class _OneLineErrors(TyperGroup):
         except Exception as exc:
             # typer carries its own copy of click: its exceptions are known by name
             kinds = {cls.__name__ for cls in type(exc).__mro__}
-            if "NoArgsIsHelpError" in kinds:
+            if "NoArgsIsHelpError" in kinds:  # `advisor`, `advisor cards`: the help, on stdout
+                ctx = getattr(exc, "ctx", None)
+                if ctx is not None:
+                    typer.echo(ctx.get_help())
                 code = 0
             elif "UsageError" in kinds:
                 formatter = getattr(exc, "format_message", None)
                 message = formatter() if callable(formatter) else str(exc)
+                message = message.replace("Value error, ", "")  # typer's wording for a Literal choice
                 command = " ".join(a for a in argv[:2] if not a.startswith("-")) or "advisor"
                 code = _fail(command, f"{message} (see advisor --help)", "--json" in argv).exit_code
             else:
@@ -71,12 +77,15 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
+    # plain help: it fits 80 columns and has no <bool> type noise; choices show as <a|b|c>
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 cards_app = typer.Typer(
     help="The GPU card database: specs with their sources.",
     no_args_is_help=True,
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(cards_app, name="cards")
@@ -88,6 +97,7 @@ CardsOpt = Annotated[
     list[Path] | None,
     typer.Option(
         "--cards",
+        metavar="<file>",
         help="Your own card YAML: adds cards, or overrides fields of built-in ones (e.g. prices). "
         "Repeatable. <config dir>/cards.yaml is read too.",
         envvar="ADVISOR_CARDS",
@@ -95,17 +105,23 @@ CardsOpt = Annotated[
     ),
 ]
 
-TaskOpt = Annotated[str, typer.Option(help="train | finetune | lora | qlora | inference")]
-PrecisionOpt = Annotated[
-    str, typer.Option(help="fp32 | fp16 | bf16 | int8 | int4 (training in fp16/bf16 means mixed precision)")
+TaskOpt = Annotated[
+    Task, typer.Option(case_sensitive=False, help="What the job does (finetune: every weight trained).")
 ]
-OptimizerOpt = Annotated[str, typer.Option(help="adamw | adam | sgd | adam8bit | adafactor")]
+PrecisionOpt = Annotated[
+    Precision,
+    typer.Option(case_sensitive=False, help="Weights and compute (fp16/bf16 training: mixed precision)."),
+]
+OptimizerOpt = Annotated[Optimizer, typer.Option(case_sensitive=False, help="The optimizer (its state).")]
 BatchOpt = Annotated[int, typer.Option(help="Micro-batch per GPU.")]
 SeqOpt = Annotated[int | None, typer.Option(help="Sequence length (default: the model's, at most 2048).")]
 CheckpointOpt = Annotated[
     bool, typer.Option("--grad-checkpointing", help="Recompute activations in backward.")
 ]
-AttentionOpt = Annotated[str, typer.Option(help="eager | sdpa (fused; 'flash' is the same here)")]
+AttentionOpt = Annotated[
+    AttentionChoice,
+    typer.Option(case_sensitive=False, help="sdpa: fused kernels (flash: the same memory); eager: not."),
+]
 ModelArg = Annotated[
     str,
     typer.Argument(

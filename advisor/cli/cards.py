@@ -6,10 +6,11 @@ from typing import Annotated
 
 import typer
 
+from advisor.choices import Architecture, Segment
 from advisor.cli.app import CardsOpt, JsonOpt, _database, _emit, _run, cards_app, finite
 
 
-@cards_app.command("list")
+@cards_app.command("list", short_help="List the known GPUs with their key figures.")
 def cards_list(
     sort: Annotated[
         str,
@@ -21,11 +22,9 @@ def cards_list(
         ),
     ] = "year",
     descending: Annotated[bool, typer.Option("--desc", help="Largest first.")] = False,
-    segment: Annotated[
-        str | None, typer.Option(help="Only consumer, workstation or datacenter cards.")
-    ] = None,
+    segment: Annotated[Segment | None, typer.Option(case_sensitive=False, help="Only this segment.")] = None,
     arch: Annotated[
-        str | None, typer.Option("--arch", help="Only one architecture, e.g. ampere, hopper.")
+        Architecture | None, typer.Option("--arch", case_sensitive=False, help="Only this architecture.")
     ] = None,
     min_memory: Annotated[
         float | None, typer.Option("--min-memory", help="Only cards with at least this many GB.")
@@ -56,7 +55,7 @@ def cards_list(
     _emit("cards list", as_json, result, "advisor.render.cards:render_card_table", wide)
 
 
-@cards_app.command("show")
+@cards_app.command("show", short_help="Every figure of one card, with its sources.")
 def cards_show(
     name: Annotated[str, typer.Argument(help='A card, loosely: "3090", "v100 sxm2 32", "h100 pcie".')],
     cards: CardsOpt = None,

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from advisor.choices import Backend
 from advisor.cli.app import (
     CardsOpt,
     JsonOpt,
@@ -26,7 +27,7 @@ from advisor.cli.app import (
 from advisor.errors import AdvisorError
 
 
-@app.command()
+@app.command(short_help="Record this machine (GPUs, driver, host, Python stack).")
 def probe(
     python: PythonOpt = None,
     no_python: NoPythonOpt = False,
@@ -47,7 +48,7 @@ def probe(
     _emit("probe", as_json, snap, "advisor.render.check:render_snapshot")
 
 
-@app.command()
+@app.command(short_help="Diagnose this machine; each finding with its fix.")
 def check(
     python: PythonOpt = None,
     no_python: NoPythonOpt = False,
@@ -64,8 +65,9 @@ def check(
         bool,
         typer.Option(
             "--require-gpu",
-            help="Preflight for a GPU job: fail (exit 1) when no NVIDIA GPU is usable, or when no GPU "
-            "has at least half of its memory free.",
+            help="Preflight for a GPU job: fail (exit 1) when no NVIDIA GPU is usable, "
+            "or when no GPU has at least half of its memory free. Without it a machine "
+            "with no GPU passes with a note (CPU work is fine there).",
         ),
     ] = False,
     build_extensions: Annotated[
@@ -134,24 +136,51 @@ def check(
     raise typer.Exit(report.exit_code)
 
 
-@app.command()
-def rules(as_json: JsonOpt = False) -> None:
-    """List the diagnosis rules `advisor check` runs."""
+@app.command(short_help="List the finding ids check can give; explain one.")
+def rules(
+    finding: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[ID]",
+            help="A finding id as check prints it ([driver-too-old-for-cuda]) or a rule id: explain it.",
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List every finding id `advisor check` can print, with its rule; or explain one.
+
+    `advisor rules driver-too-old-for-cuda` says what the id checks, why it matters, the usual fix
+    and the upstream error text it stands for (search engines find the report by that text).
+    """
     from pydantic import RootModel
 
-    from advisor.compat.engine import RuleInfo, rule_list
+    if finding is None:
+        from advisor.compat.engine import RuleInfo, rule_list
 
-    _emit("rules", as_json, RootModel[list[RuleInfo]](rule_list()), "advisor.render.check:render_rules")
+        listed = RootModel[list[RuleInfo]](rule_list())
+        _emit("rules", as_json, listed, "advisor.render.rules:render_rules")
+        return
+    from advisor.compat.explain import IdExplanation, explain
+    from advisor.knowledge.compat import load_compat
+    from advisor.knowledge.finding_docs import load_finding_docs
+
+    found = _run("rules", as_json, lambda: explain(finding, load_finding_docs(), load_compat()))
+    _emit("rules", as_json, RootModel[list[IdExplanation]](found), "advisor.render.rules:render_explained")
 
 
-@app.command()
+@app.command(short_help="Measure matmul TFLOPS, bandwidth and a training run.")
 def bench(
     device: Annotated[
-        str | None, typer.Option(help="cpu or cuda:N (default: every visible GPU, else the CPU).")
+        str | None,
+        typer.Option(
+            metavar="<cpu|cuda|cuda:N>",
+            help="What to measure: cpu, cuda (every GPU) or cuda:N (default: every GPU, else the CPU).",
+        ),
     ] = None,
     quick: Annotated[bool, typer.Option("--quick", help="About 15 seconds instead of a minute.")] = False,
-    budget: Annotated[
-        float | None, typer.Option(help="Seconds to spend per device (default 60, 15 with --quick).")
+    seconds: Annotated[
+        float | None,
+        typer.Option(help="Seconds to spend per device (default 60, 15 with --quick)."),
     ] = None,
     python: PythonOpt = None,
     save: Annotated[bool, typer.Option(help="Save the results to calibrate advisor estimate.")] = True,
@@ -162,10 +191,14 @@ def bench(
 
     Matmul TFLOPS per precision, device and host-to-device bandwidth, and a small transformer
     trained for real (tokens/s, MFU, peak memory vs the estimate, GPU vs CPU), each figure beside
-    the card's datasheet value.
+    the card's datasheet value. A figure whose repeats spread over 25% is flagged: something else
+    is using the device, or its clocks moved.
 
     Runs in the target Python like `check` (advisor never imports torch). Ctrl-C keeps the results
-    so far.
+    so far (exit code 130). Exit code 1 when nothing could be measured (no torch in the target,
+    no usable device): the one line says why.
+
+    Examples: `advisor bench --quick`, `advisor bench --device cuda:1 --seconds 30`.
     """
     import socket
     from datetime import datetime, timezone
@@ -176,28 +209,43 @@ def bench(
     gpus = [g for g in probe_nvml().gpus if g.status == "ok"]
 
     def devices() -> list[str]:
-        if device is not None:
-            if device != "cpu" and not (device.startswith("cuda:") and device[5:].isdigit()):
-                raise AdvisorError(f"--device must be cpu or cuda:N, got {device!r}")
-            return [device]
-        return [f"cuda:{g.index}" for g in gpus] or ["cpu"]
+        every = [f"cuda:{g.index}" for g in gpus]
+        if device is None:
+            return every or ["cpu"]
+        if device == "cpu":
+            return ["cpu"]
+        if device == "cuda" or (device.startswith("cuda:") and device[5:].isdigit()):
+            wanted = every if device == "cuda" else [device]
+            missing = [d for d in wanted if d not in every]
+            if not every or missing:
+                seen = ", ".join(every) or "none"
+                raise _Unusable(f"no usable NVIDIA GPU {device} (usable: {seen}); advisor check says why")
+            return wanted
+        raise AdvisorError(f"--device must be cpu, cuda or cuda:N, got {device!r}")
 
     interpreter = _run("bench", as_json, lambda: _interpreter(python)).executable
-    targets = _run("bench", as_json, devices)
-    seconds = budget if budget is not None else (15.0 if quick else 60.0)
-    if not 1 <= seconds <= 3600:
-        raise _fail("bench", f"--budget must be between 1 and 3600 seconds, got {seconds:g}", as_json)
+    try:
+        targets = _run("bench", as_json, devices)
+    except _Unusable as exc:
+        raise _cannot_measure(str(exc), as_json) from None
+    limit = seconds if seconds is not None else (15.0 if quick else 60.0)
+    if not 1 <= limit <= 3600:
+        raise _fail("bench", f"--seconds must be between 1 and 3600, got {limit:g}", as_json)
     card_db = _run("bench", as_json, lambda: _database(cards).cards)
-    report = _measure(interpreter, targets, seconds, quick, card_db, live=not as_json)
+    report = _measure(interpreter, targets, limit, quick, card_db, live=not as_json)
     bench_report = BenchReport(
         host=socket.gethostname(),
         gpu_uuids=[g.uuid.value for g in gpus if g.uuid.value],
         taken_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         python=interpreter,
-        budget_s=seconds,
+        budget_s=limit,
         interrupted=report[1],
         devices=report[0],
     )
+    measured = [d for d in bench_report.devices if d.matmul or d.bandwidth or d.training]
+    if not measured and not bench_report.interrupted:
+        why = "; ".join(f"{d.device}: {d.error or 'no figure came back'}" for d in bench_report.devices)
+        raise _cannot_measure(f"nothing measured in {interpreter} ({why})", as_json)
     # The results are printed before they are saved: a failed save must not lose them.
     _emit("bench", as_json, bench_report, "advisor.render.bench:render_bench")
     if save and any(d.training for d in bench_report.devices):
@@ -211,6 +259,21 @@ def bench(
             render_saved(make_console(), bench_report, saved)
     if bench_report.interrupted:
         raise typer.Exit(130)
+
+
+class _Unusable(Exception):
+    """The machine cannot be measured as asked (exit 1, not a usage error)."""
+
+
+def _cannot_measure(message: str, as_json: bool) -> typer.Exit:
+    one_line = " ".join(message.split())[:400]
+    if as_json:
+        from advisor.render.jsonout import envelope
+
+        typer.echo(envelope("bench", error=one_line))
+    else:
+        typer.echo(f"advisor: bench: {one_line}", err=True)
+    return typer.Exit(1)
 
 
 def _measure(
@@ -229,11 +292,14 @@ def _measure(
             status.start()
 
         def progress(event: dict[str, Any], target: str = target, status: Any = status) -> None:
+            stage = event["stage"]
+            if stage == "begin":  # what runs now: the status line names it, not the last one done
+                if status is not None:
+                    status.update(f"bench {target}: {event.get('what', '')} ...")
+                return
             what = event.get("dtype") or event.get("kind") or ""
-            if status is not None:
-                status.update(f"bench {target}: {event['stage']} {what}")
-            elif live and event["stage"] != "done":
-                console.print(f"bench {target}: {event['stage']} {what}".rstrip())
+            if status is None and live and stage != "done":
+                console.print(f"bench {target}: {stage} {what}".rstrip())
 
         try:
             result, interrupted = run_device(
@@ -248,7 +314,7 @@ def _measure(
     return results, interrupted
 
 
-@app.command()
+@app.command(short_help="Check every node of a torchrun job and compare them.")
 def cluster(
     local: Annotated[
         int | None,
@@ -257,7 +323,9 @@ def cluster(
         ),
     ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds before a silent rank is declared lost.")] = 60.0,
-    backend: Annotated[str | None, typer.Option(help="nccl or gloo (default: nccl with GPUs).")] = None,
+    backend: Annotated[
+        Backend | None, typer.Option(case_sensitive=False, help="Default: nccl with GPUs, else gloo.")
+    ] = None,
     max_size: Annotated[str, typer.Option("--max-size", help="Largest collective message: 4M, 256M.")] = "4M",
     python: PythonOpt = None,
     cards: CardsOpt = None,
@@ -275,8 +343,6 @@ def cluster(
     def plan() -> tuple[float, tuple[int, ...]]:
         import re
 
-        if backend not in (None, "nccl", "gloo"):
-            raise AdvisorError(f"--backend must be nccl or gloo, got {backend!r}")
         if not 1 <= timeout <= 86400:
             raise AdvisorError(f"--timeout must be between 1 and 86400 seconds, got {timeout:g}")
         m = re.fullmatch(r"(\d+)\s*([KMG]?)I?B?", max_size.strip().upper())

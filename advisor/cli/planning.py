@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 import typer
 
+from advisor.choices import Device, FormFactor, Host, Segment, Sharding
 from advisor.cli.app import (
     AttentionOpt,
     BatchOpt,
@@ -28,7 +29,7 @@ from advisor.cli.app import (
 from advisor.errors import AdvisorError
 
 
-@app.command()
+@app.command(short_help="Memory per GPU and speed of a job on a card.")
 def estimate(
     model: ModelArg,
     task: TaskOpt = "finetune",
@@ -43,11 +44,15 @@ def estimate(
     grad_checkpointing: CheckpointOpt = False,
     attention: AttentionOpt = "sdpa",
     device: Annotated[
-        str,
-        typer.Option(help="cuda | cpu (cpu: the CPU's kernels, no CUDA context; how advisor is tested)."),
+        Device,
+        typer.Option(
+            case_sensitive=False, help="cpu: the CPU's kernels, no CUDA context (how advisor is tested)."
+        ),
     ] = "cuda",
     gpus: Annotated[int, typer.Option(help="GPUs the job runs on.")] = 1,
-    sharding: Annotated[str, typer.Option(help="none | zero1 | zero2 | zero3 (FSDP)")] = "none",
+    sharding: Annotated[
+        Sharding, typer.Option(case_sensitive=False, help="ZeRO stage over --gpus (zero3 is FSDP).")
+    ] = "none",
     lora_rank: Annotated[int, typer.Option(help="LoRA rank (all linear layers).")] = 16,
     prefill_chunk: Annotated[
         int | None,
@@ -65,7 +70,7 @@ def estimate(
     """How much memory a model needs per GPU, line by line, and how fast it runs on a card.
 
     Examples: `advisor estimate llama-2-7b --task lora --card 3090 --grad-checkpointing`,
-    `advisor estimate 70B --task inference --precision fp16 --card h100 --gpus 2`.
+    `advisor estimate 70B --task inference --precision fp16 --card "h100 sxm" --gpus 2`.
     """
     from advisor.estimate.report import EstimateReport
     from advisor.estimate.report import estimate as run_estimate
@@ -111,7 +116,7 @@ def estimate(
     _emit("estimate", as_json, report, "advisor.render.estimate:render_estimate")
 
 
-@app.command()
+@app.command(short_help="Which GPU to buy or rent for a job and a budget.")
 def recommend(
     model: ModelArg,
     task: TaskOpt = "finetune",
@@ -142,23 +147,27 @@ def recommend(
     ] = None,
     budget: Annotated[float | None, typer.Option(help="Most you will spend on cards (USD).")] = None,
     host: Annotated[
-        str | None,
+        Host | None,
         typer.Option(
-            help="desktop | workstation | server: what the cards go in "
-            "(default: desktop; server with --segment datacenter)."
+            case_sensitive=False,
+            help="What the cards go in (default: desktop; server with --segment datacenter).",
         ),
     ] = None,
     form_factor: Annotated[
         list[str] | None,
         typer.Option(
-            "--form-factor", help="Only cards of this form factor: pcie, sxm2, sxm4, sxm5, sxm6 (repeatable)."
+            "--form-factor",
+            metavar="<" + "|".join(get_args(FormFactor)) + ">",
+            help="Only cards of this form factor (repeatable).",
         ),
     ] = None,
     max_gpus: Annotated[
         int | None,
         typer.Option(help="Most cards in one machine (default: desktop 2, workstation 4, server 8)."),
     ] = None,
-    segment: Annotated[str | None, typer.Option(help="consumer | workstation | datacenter")] = None,
+    segment: Annotated[
+        Segment | None, typer.Option(case_sensitive=False, help="Only this market segment.")
+    ] = None,
     new_only: Annotated[bool, typer.Option("--new-only", help="Only new cards (no used prices).")] = False,
     prices: Annotated[
         Path | None,
@@ -261,7 +270,7 @@ def _current_machine(db: Any) -> Any:
     return next(c for c in db if c.name == name), count
 
 
-@app.command()
+@app.command(short_help="List the model presets (names to type whole).")
 def models(
     wide: Annotated[bool, typer.Option("--wide", help="Every column, however wide the terminal.")] = False,
     as_json: JsonOpt = False,

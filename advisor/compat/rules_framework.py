@@ -126,11 +126,19 @@ def arch_compiled(facts: Facts, gpu: Gpu) -> list[Finding] | Skip:
                 ],
                 error_text=None if jit_ok else facts.compat.message("unsupported_ptx"),
                 **(
-                    fix_of(suggestion(facts), "-")
+                    fix_of(
+                        suggestion(facts),
+                        f"upgrade the NVIDIA driver to one that supports CUDA {torch_cuda(facts)} "
+                        f"(the PTX's), or install a PyTorch build with sm_{sm} kernels",
+                    )
                     if not jit_ok
                     else {
-                        "fix": f"to skip the JIT, install a build with sm_{sm} kernels: "
-                        + (((found := suggestion(facts)) and found.text) or "-"),
+                        "fix": (
+                            f"to skip the JIT, install a build with sm_{sm} kernels: {found.text}"
+                            if (found := suggestion(facts))
+                            else "nothing is needed: the JIT runs once and is cached; a PyTorch "
+                            f"build with sm_{sm} kernels would skip it"
+                        ),
                         "fix_command": found.command if found else None,
                     }
                 ),

@@ -10,7 +10,7 @@ import shlex
 from packaging.version import Version
 
 from advisor.compat.common import driver_cuda, gpu_ccs, gpu_present, version
-from advisor.compat.findings import Facts, Finding, Skip, gpu_rule, rule
+from advisor.compat.findings import Emit, Facts, Finding, Skip, gpu_rule, rule
 from advisor.compat.fixes import driver_advice_text
 from advisor.compat.needs import GPUS, gpu_reading
 from advisor.snapshot import Gpu
@@ -228,8 +228,9 @@ def wsl_container(facts: Facts) -> list[Finding] | Skip:
     emits={
         "tensorflow-driver-too-old": "fail",
         "jax-driver-too-old": "fail",
-        "tensorflow-sees-no-gpu": "fail",
-        "jax-sees-no-gpu": "fail",
+        # a build the driver cannot run sees no GPU either: one cause, one failure
+        "tensorflow-sees-no-gpu": Emit(("fail",), explained_by=("tensorflow-driver-too-old",)),
+        "jax-sees-no-gpu": Emit(("fail",), explained_by=("jax-driver-too-old",)),
     },
 )
 def frameworks(facts: Facts) -> list[Finding] | Skip:

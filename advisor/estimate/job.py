@@ -6,14 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from advisor.choices import Attention, Optimizer, Precision, Sharding, Task
 from advisor.errors import AdvisorError
 from advisor.knowledge.models import ModelSpec
 
-Task = Literal["train", "finetune", "lora", "qlora", "inference"]
-Precision = Literal["fp32", "fp16", "bf16", "int8", "int4"]
-Optimizer = Literal["adamw", "adam", "sgd", "adam8bit", "adafactor"]
-Attention = Literal["eager", "sdpa"]
-Sharding = Literal["none", "zero1", "zero2", "zero3"]
 TRAINING: tuple[str, ...] = ("train", "finetune", "lora", "qlora")
 
 

@@ -15,17 +15,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from advisor import paths
+from advisor.choices import Architecture, FormFactor, Segment
 from advisor.errors import KnowledgeError
 from advisor.knowledge.yamlfile import check_schema, entry_label, format_validation_error, read_mapping
 
 SCHEMA_VERSION = 1
 GIB = 1024**3
 
-Architecture = Literal["pascal", "volta", "turing", "ampere", "ada", "hopper", "blackwell"]
-Segment = Literal["consumer", "workstation", "datacenter"]
-# pcie: a card for a PCIe slot; sxm*: a module for an NVIDIA HGX/DGX baseboard (the generation's
-# socket); B200 modules sit on HGX B200 boards (SXM6).
-FormFactor = Literal["pcie", "sxm2", "sxm4", "sxm5", "sxm6"]
 # blower: a radial fan exhausting out of the case (stacks four wide); open_air: axial fans blowing
 # into the case (two side by side at most); passive: no fan, needs a server's airflow
 Cooling = Literal["blower", "open_air", "passive"]

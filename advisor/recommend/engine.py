@@ -10,12 +10,13 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
+from advisor.choices import Host, Segment
 from advisor.errors import AdvisorError
 from advisor.estimate.job import Job, validate_job
-from advisor.knowledge.cards import Card, Segment
+from advisor.knowledge.cards import Card
 from advisor.knowledge.models import ModelSpec
 from advisor.knowledge.prices import PriceBook
-from advisor.recommend.hosts import BLOCKING, HOSTS, MAX_GPUS, Host, default_host, fits_host
+from advisor.recommend.hosts import BLOCKING, HOSTS, MAX_GPUS, default_host, fits_host
 from advisor.recommend.jobsize import JobSize
 from advisor.recommend.option import ELECTRICITY_USD_PER_KWH, HEADROOM, HOST_USD, Option, evaluate
 

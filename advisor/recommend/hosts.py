@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
+from advisor.choices import Host
 from advisor.knowledge.cards import Card
 
-Host = Literal["desktop", "workstation", "server"]
 HOSTS: tuple[Host, ...] = get_args(Host)
 # What a card needs beyond the host it is offered for.
 Need = Literal["sxm_baseboard", "server_airflow", "big_psu", "slots", "spacing", "circuit"]

@@ -9,13 +9,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from advisor.choices import Host
 from advisor.errors import AdvisorError
 from advisor.estimate.job import Job
 from advisor.estimate.report import EstimateReport, estimate
 from advisor.knowledge.cards import Card
 from advisor.knowledge.models import ModelSpec
 from advisor.knowledge.prices import CloudPrice, PriceBook, StreetPrice
-from advisor.recommend.hosts import HARD_MAX_GPUS, Host, Need, is_module, needs, psu_watts
+from advisor.recommend.hosts import HARD_MAX_GPUS, Need, is_module, needs, psu_watts
 from advisor.recommend.jobsize import JobSize, Unit, per_second
 
 # How the job is spread over the GPUs: one GPU, data parallel, ZeRO-3/FSDP shards, tensor

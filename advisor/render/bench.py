@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from advisor.bench.results import BenchReport, DeviceResult, Measured
+from advisor.bench.results import NOISY_SPREAD, BenchReport, DeviceResult, Measured
 
 GIB = 1024**3
 
@@ -17,7 +17,7 @@ def _row(table: Table, m: Measured) -> None:
         return
     sheet = f"{m.datasheet:g}" if m.datasheet else "-"
     frac = f"{m.fraction_of_datasheet:.0%}" if m.fraction_of_datasheet else "-"
-    spread = f" ±{m.spread / 2:.0%}" if m.spread else ""
+    spread = (f" ±{m.spread / 2:.0%}" if m.spread else "") + (" !" if m.noisy else "")
     value = f"{m.value:,.1f}" if m.value >= 100 else f"{m.value:.3g}"
     table.add_row(m.name, f"{value} {m.unit}{spread}", sheet, frac, escape(m.detail or ""))
 
@@ -38,7 +38,8 @@ def render_device(console: Console, d: DeviceResult) -> None:
         mfu = f" · MFU {t.mfu:.0%} of the {t.precision} peak" if t.mfu is not None else ""
         console.print(
             f"  training ({t.params / 1e6:.1f}M-param GPT, batch {t.batch} x {t.seq}, {t.precision}): "
-            f"{t.tokens_per_second:,.0f} tokens/s ±{t.spread / 2:.0%} · {t.achieved_tflops:.2f} TFLOPS"
+            f"{t.tokens_per_second:,.0f} tokens/s ±{t.spread / 2:.0%}{' !' if t.noisy else ''} · "
+            f"{t.achieved_tflops:.2f} TFLOPS"
             f"{mfu} · loss {t.loss_first:.2f} -> {t.loss_last:.3f} over {t.steps} steps"
         )
         if t.peak_memory_bytes is not None and t.predicted_memory_bytes:
@@ -54,6 +55,11 @@ def render_device(console: Console, d: DeviceResult) -> None:
         )
     for note in d.notes:
         console.print(f"  note: {escape(note)}")
+    if any(m.noisy for m in (*d.matmul, *d.bandwidth)) or (t is not None and t.noisy):
+        console.print(
+            f"  ! the repeats spread over {NOISY_SPREAD:.0%}: another process is using the device or "
+            "its clocks moved (advisor check shows throttling and memory held); rerun when it is idle"
+        )
 
 
 def render_bench(console: Console, report: BenchReport, saved: str | None = None) -> None:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import shlex
 
-from pydantic import RootModel
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
-from advisor.compat.engine import CheckReport, RuleInfo
+from advisor.compat.engine import CheckReport
 from advisor.compat.findings import Finding
 from advisor.render.fit import Column, hanging, print_fitted
 from advisor.snapshot import Gpu, Snapshot
@@ -266,23 +264,3 @@ def render_snapshot(console: Console, snap: Snapshot) -> None:
         "advisor probe --json > box.json records all of it; "
         "advisor check --snapshot box.json diagnoses it anywhere."
     )
-
-
-SEVERITY_POLICY = (
-    "fail: the job as asked will not run on this machine, or its results cannot be trusted. "
-    "warn: it runs, but slower, on less than the machine has, or a known trap is set. "
-    "info: a fact worth knowing. ok: a check passed. --require-gpu makes a missing GPU, or no GPU "
-    "with half its memory free, fail; --build-extensions makes a missing or mismatched nvcc fail."
-)
-
-
-def render_rules(console: Console, listed: RootModel[list[RuleInfo]]) -> None:
-    table = Table(header_style="bold", box=None, pad_edge=False)
-    table.add_column("rule", no_wrap=True)
-    table.add_column("checks that, and the findings it can give")
-    for r in listed.root:
-        emits = ", ".join(f"{e.id} ({'/'.join(e.severities)})" for e in r.emits if e.id != r.id)
-        table.add_row(r.id, escape(r.title) + (f"\n[dim]{escape(emits)}[/]" if emits else ""))
-    console.print(table)
-    console.print()
-    console.print(escape("Severities: " + SEVERITY_POLICY))

@@ -22,9 +22,8 @@ Hugging Face implementations do it, measured tensor by tensor on the real classe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
-Device = Literal["cuda", "cpu"]
+from advisor.choices import Device
 
 # The MLP's activation, as the implementation writes it: how many tensors of the intermediate
 # width it keeps for backward, counting the down projection's input.

@@ -90,6 +90,7 @@ def matmuls(torch: Any, device: str, clock: Clock, budget_s: float, quick: bool)
         if cuda and name == "bf16" and not torch.cuda.is_bf16_supported():
             emit("matmul", dtype=name, unavailable="this GPU has no bf16 support")
             continue
+        emit("begin", what=f"matmul {name}")  # what runs now, for the live status line
         n = (4096 if quick else 8192) if cuda else (1024 if quick else 2048)
         if not cuda and name in ("fp16", "bf16"):
             n //= 2  # 16-bit CPU matmuls are emulated on most CPUs: keep them short
@@ -128,6 +129,7 @@ def _copy_rate(
 def bandwidth(torch: Any, device: str, clock: Clock, budget_s: float, quick: bool) -> None:
     cuda = device.startswith("cuda")
     size = (256 if quick else 1024) * 2**20 if cuda else (64 if quick else 256) * 2**20
+    emit("begin", what="device memory bandwidth")
     src = torch.empty(size, dtype=torch.uint8, device=device)
     # A copy reads and writes every byte: 2 x size moved.
     stats = _copy_rate(torch, clock, torch.empty_like(src), src, budget_s / 3, 2 * size)
@@ -139,6 +141,7 @@ def bandwidth(torch: Any, device: str, clock: Clock, budget_s: float, quick: boo
     host_size = (64 if quick else 256) * 2**20
     device_buffer = torch.empty(host_size, dtype=torch.uint8, device=device)
     for kind, pinned in (("host_to_device_pinned", True), ("host_to_device_pageable", False)):
+        emit("begin", what=kind.replace("_", " "))
         host = torch.empty(host_size, dtype=torch.uint8, pin_memory=pinned)
         stats = _copy_rate(torch, clock, device_buffer, host, budget_s / 3, host_size, pinned)
         emit("bandwidth", kind=kind, bytes=host_size, gbs=stats["median"], spread=stats["spread"])
@@ -199,6 +202,7 @@ def train(
     torch: Any, device: str, clock: Clock, cfg: dict[str, int], batch: int, budget_s: float, stage: str
 ) -> None:
     cuda = device.startswith("cuda")
+    emit("begin", what="training on the CPU" if stage == "cpu_train" else "training a small transformer")
     amp_dtype = None
     if cuda:
         amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
