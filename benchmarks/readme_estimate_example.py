@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from advisor.cli import app
 
 ARGS = ["estimate", "llama-2-7b", "--task", "lora", "--grad-checkpointing", "--seq", "512", "--card", "3090"]
-COLUMNS = "120"  # the how column is wide; 80-column layout is issue 16's
+COLUMNS = "80"
 
 
 def main() -> int:

@@ -19,6 +19,7 @@ EXAMPLES = {
     "## `advisor check`": "benchmarks/readme_check_example.py",
     "## `advisor estimate`": "benchmarks/readme_estimate_example.py",
     "## `advisor recommend`": "benchmarks/readme_recommend_example.py",
+    "## The card database": "benchmarks/readme_cards_example.py",
 }
 OPEN, CLOSE = "```console\n", "```\n\n"
 

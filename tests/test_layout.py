@@ -138,3 +138,20 @@ def test_cards_show_prints_every_source_url_whole(cli: Cli) -> None:
     lines = {line.strip() for line in result.output.splitlines()}
     assert card["sources"] and all(url in lines for url in card["sources"])
     assert "…" not in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["estimate", "llama-2-7b", "--task", "lora", "--grad-checkpointing", "--seq", "512", "--card", "3090"],
+        ["estimate", "70B", "--task", "inference", "--precision", "int4", "--card", "a100 80 sxm"],
+        ["recommend", "llama-3.1-8b", "--task", "qlora", "--budget", "800", "--no-here"],
+        ["rules"],
+        ["bench", "--help"],
+        ["--help"],
+    ],
+)
+def test_planning_screens_fit_80_columns(args: list[str], cli: Cli) -> None:
+    result = cli(*args, env=EIGHTY)
+    assert result.exit_code == 0, result.output
+    assert_fits(result.output, 80)

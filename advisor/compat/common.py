@@ -6,7 +6,6 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
@@ -166,6 +165,8 @@ class ImportCause:
 
 
 def _requirement_name(line: str) -> NormalizedName | None:
+    from packaging.requirements import InvalidRequirement, Requirement  # 8 ms: only with wheels
+
     try:
         req = Requirement(line)
     except InvalidRequirement:

@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from advisor.capability import Capability
+
 # Importing the rule modules registers their rules, in report order.
 from advisor.compat import (
     rules_driver,
@@ -29,7 +31,6 @@ from advisor.compat.needs import NVML
 from advisor.knowledge.cards import Card
 from advisor.knowledge.compat import CompatKnowledge
 from advisor.knowledge.match import match_nvml
-from advisor.recommend import Capability
 from advisor.snapshot import Gpu, Snapshot
 
 # Report order: the driver, CUDA start-up, the Python and its torch, the GPUs, libraries, platform.

@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import shlex
 
-from packaging.requirements import InvalidRequirement, Requirement
-
 from advisor.compat.common import gpu_present, import_cause
 from advisor.compat.findings import Emit, Facts, Finding, Skip, rule
 from advisor.compat.fixes import suggestion_text
@@ -256,6 +254,8 @@ def _reinstall(facts: Facts) -> list[str]:
 
 def _pin(line: str) -> str:
     """'nvidia-cudnn-cu12==9.1.0.70; platform_system == "Linux"' -> 'nvidia-cudnn-cu12==9.1.0.70'."""
+    from packaging.requirements import InvalidRequirement, Requirement  # lazy: 6 ms
+
     try:
         req = Requirement(line)
     except InvalidRequirement:

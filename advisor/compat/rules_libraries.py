@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shlex
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
 from advisor.compat.common import import_cause, startup_error, version
@@ -132,6 +131,8 @@ def wheels(facts: Facts) -> list[Finding] | Skip:
         return Skip("not_applicable", "torch does not import (torch-installed says why)")
     problems, pins = [], []
     for line in env.wheels_required:
+        from packaging.requirements import InvalidRequirement, Requirement  # lazy: 6 ms
+
         try:
             req = Requirement(line)
         except InvalidRequirement:

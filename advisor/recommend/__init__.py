@@ -1,6 +1,7 @@
 """Which GPU to buy or rent for a job, and what a machine can already do (pure)."""
 
-from advisor.recommend.capability import Capability, capabilities
+from advisor.capability import Capability
+from advisor.recommend.capability import capabilities
 from advisor.recommend.engine import MachineRow, Recommendation, RentAdvice, recommend
 from advisor.recommend.jobsize import JobSize, job_size
 from advisor.recommend.option import Option, evaluate

@@ -3,21 +3,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
-
+from advisor.capability import Capability
 from advisor.estimate.job import Job
 from advisor.estimate.report import estimate
 from advisor.knowledge.cards import Card
 from advisor.knowledge.models import ModelSpec
-
-
-class Capability(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    task: str  # "inference (fp16)", "LoRA fine-tuning (bf16)", ...
-    largest: str | None  # the largest preset that fits, or None
-    memory_bytes: int | None
-
 
 CAPABILITY_JOBS: list[tuple[str, Job]] = [
     ("inference in fp16", Job(task="inference", precision="fp16", seq=2048)),
