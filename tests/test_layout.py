@@ -143,7 +143,17 @@ def test_cards_show_prints_every_source_url_whole(cli: Cli) -> None:
 @pytest.mark.parametrize(
     "args",
     [
-        ["estimate", "llama-2-7b", "--task", "lora", "--grad-checkpointing", "--seq", "512", "--card", "3090"],
+        [
+            "estimate",
+            "llama-2-7b",
+            "--task",
+            "lora",
+            "--grad-checkpointing",
+            "--seq",
+            "512",
+            "--card",
+            "3090",
+        ],
         ["estimate", "70B", "--task", "inference", "--precision", "int4", "--card", "a100 80 sxm"],
         ["recommend", "llama-3.1-8b", "--task", "qlora", "--budget", "800", "--no-here"],
         ["rules"],
