@@ -16,7 +16,7 @@ from tests.conftest import Cli
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 # a fragment that needs something only the reader has: a placeholder, a file, a shell pipeline
-NOT_RUNNABLE = re.compile(r"[A-Z]{2,}|[<>|&]|box\.json|\.\.\.|torchrun")
+NOT_RUNNABLE = re.compile(r"[A-Z]{2,}|[<>|&]|box\.json|report\.txt|\.\.\.|torchrun")
 
 
 def _help_texts() -> dict[str, str]:

@@ -295,3 +295,10 @@ def test_tensorflow_and_jax_fixes_name_the_newest_build_the_driver_runs() -> Non
     f = found(s)
     assert "'tensorflow[and-cuda]==2.14.*'" in f["tensorflow-driver-too-old"].full_fix()
     assert f["jax-driver-too-old"].full_fix().startswith("upgrade the NVIDIA driver to R580")
+
+
+def test_a_cut_arch_entry_is_no_architecture() -> None:
+    from advisor.compat.arch import parse_entry
+
+    assert parse_entry("sm_7") is None and parse_entry("sm_") is None
+    assert parse_entry("sm_86") is not None

@@ -15,7 +15,7 @@ import sys
 import typer
 
 # Importing the command modules registers their commands on the app, in --help order.
-from advisor.cli import cards, machine, planning  # noqa: F401
+from advisor.cli import cards, machine, planning, reports  # noqa: F401
 from advisor.cli.app import _fail, app
 
 __all__ = ["app", "main"]

@@ -38,7 +38,7 @@ class ArchEntry:
 def parse_entry(entry: str) -> ArchEntry | None:
     """'sm_86' -> sm 8.6; 'sm_120' -> sm 12.0; 'compute_90' -> PTX 9.0; 'sm_90a' -> exact 9.0."""
     m = _ENTRY.match(entry.strip().lower())
-    if not m:
+    if not m or len(m.group(2)) < 2:  # "sm_7": a cut line, not an architecture
         return None
     digits = m.group(2)
     kind: Literal["sm", "compute"] = "sm" if m.group(1) == "sm" else "compute"

@@ -8,6 +8,7 @@ symptom of that one and is dropped).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -156,7 +157,11 @@ def diagnose(
     *,
     require_gpu: bool = False,
     build_extensions: bool = False,
+    skip: Mapping[str, Skip] | None = None,
+    unknowable: frozenset[str] = frozenset(),
 ) -> CheckReport:
+    """``skip``: rules not to run, with why (a pasted report that does not show what they read);
+    ``unknowable``: finding ids whose facts the snapshot cannot hold (dropped where emitted)."""
     matched = {
         g.index: match_nvml(g.name.value, g.pci_device_id.value, cards) if g.name.value else None
         for g in snapshot.nvml.gpus
@@ -171,6 +176,9 @@ def diagnose(
     )
     ran: list[tuple[Rule, str, list[Finding] | Skip]] = []
     for r in RULES:
+        if skip and r.id in skip:
+            ran.append((r, MACHINE, skip[r.id]))
+            continue
         if r.per_gpu and not snapshot.nvml.gpus:
             ran.append((r, MACHINE, NVML.ask(facts, None) or Skip("not_applicable", "NVML reports no GPU")))
             continue
@@ -180,7 +188,10 @@ def diagnose(
                     (r, subject, Skip("not_checked", f"GPU {gpu.index} does not answer ({gpu.status})"))
                 )
                 continue
-            ran.append((r, subject, _run(r, facts, gpu)))
+            result = _run(r, facts, gpu)
+            if unknowable and not isinstance(result, Skip):
+                result = [f for f in result if f.id not in unknowable]
+            ran.append((r, subject, result))
 
     problems = {
         f.id for _, _, res in ran if not isinstance(res, Skip) for f in res if f.severity in ("fail", "warn")

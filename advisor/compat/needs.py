@@ -65,6 +65,15 @@ def _driver_version(facts: Facts, gpu: Gpu | None) -> Skip | None:
     )
 
 
+def _driver_cuda(facts: Facts, gpu: Gpu | None) -> Skip | None:
+    """The newest CUDA the driver runs: NVML's CUDA version, or the driver version to derive it
+    from (a pasted "found version 11040" has the first without the second)."""
+    nvml = facts.snapshot.nvml
+    if nvml.init_error is None and nvml.cuda_driver_version.ok:
+        return None
+    return _driver_version(facts, gpu)
+
+
 def _torch(facts: Facts, gpu: Gpu | None) -> Skip | None:
     target = facts.snapshot.target
     if target.torch is not None:
@@ -100,6 +109,7 @@ def _environment(facts: Facts, gpu: Gpu | None) -> Skip | None:
 NVML = Need("nvml", _nvml)
 GPUS = Need("gpus", _gpus)
 DRIVER_VERSION = Need("nvml.driver_version", _driver_version)
+DRIVER_CUDA = Need("nvml.driver_cuda", _driver_cuda)
 TORCH = Need("torch", _torch)
 TORCH_CUDA = Need("torch.cuda", _torch_cuda)
 ENVIRONMENT = Need("target.environment", _environment)

@@ -8,7 +8,7 @@ from advisor.compat.arch import driver_floor
 from advisor.compat.common import driver_cuda, gpu_ccs, gpu_present, startup_error, torch_cuda, version
 from advisor.compat.findings import Facts, Finding, Skip, rule
 from advisor.compat.fixes import driver_advice_text, fix_of, suggestion
-from advisor.compat.needs import DRIVER_VERSION, GPUS, TORCH_CUDA
+from advisor.compat.needs import DRIVER_CUDA, DRIVER_VERSION, GPUS, TORCH_CUDA
 
 RELOAD = (
     "reboot; or, with no GPU process running, reload the kernel modules: "
@@ -248,7 +248,7 @@ def _no_gpu(facts: Facts, detail: str) -> Finding:
 @rule(
     "driver-cuda",
     "The driver runs the CUDA PyTorch was built with (outright, or through minor-version compatibility)",
-    needs=(DRIVER_VERSION, GPUS, TORCH_CUDA),
+    needs=(DRIVER_CUDA, GPUS, TORCH_CUDA),
     emits={"driver-cuda": "ok", "driver-too-old-for-cuda": "fail"},
 )
 def driver_vs_torch(facts: Facts) -> list[Finding] | Skip:

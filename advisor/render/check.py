@@ -163,7 +163,7 @@ def render_finding(console: Console, f: Finding) -> None:
             console.print("     $ " + escape(shlex.join(command)), soft_wrap=True, highlight=False)
 
 
-def _same_line_groups(findings: list[Finding]) -> list[tuple[Finding, list[str]]]:
+def same_line_groups(findings: list[Finding]) -> list[tuple[Finding, list[str]]]:
     """Passed findings that say the same of several GPUs, shown once with every subject."""
     groups: list[tuple[Finding, list[str]]] = []
     for f in findings:
@@ -176,7 +176,7 @@ def _same_line_groups(findings: list[Finding]) -> list[tuple[Finding, list[str]]
     return groups
 
 
-def _not_checked(report: CheckReport) -> list[str]:
+def not_checked_lines(report: CheckReport) -> list[str]:
     """One line per reason: '<why>: ecc-errors (GPU 0, GPU 1), memory-held (GPU 0)'."""
     grouped: dict[str, dict[str, list[str]]] = {}
     for o in report.outcomes:
@@ -208,7 +208,7 @@ def render_check(console: Console, report: CheckReport) -> None:
             )
     heading = {"fail": "Failures", "warn": "Warnings", "info": "Notes", "ok": "Passed"}
     shown = None
-    for f, subjects in _same_line_groups(report.findings):  # sorted by severity: one heading each
+    for f, subjects in same_line_groups(report.findings):  # sorted by severity: one heading each
         if f.severity != shown:
             shown = f.severity
             console.print()
@@ -226,7 +226,7 @@ def render_check(console: Console, report: CheckReport) -> None:
             console.print()
             console.print("[bold]Passed[/]")
         hanging(console, "[green]ok[/]   also: ", escape(", ".join(quiet)))
-    unchecked = _not_checked(report)
+    unchecked = not_checked_lines(report)
     if unchecked:
         console.print()
         console.print("[bold]Not checked[/] (could not be read)")

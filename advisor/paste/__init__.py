@@ -1,0 +1,1 @@
+"""advisor explain: the same diagnosis from what users paste."""
