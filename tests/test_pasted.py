@@ -44,6 +44,8 @@ def test_report(path: Path, cli: Cli, tmp_path: Path) -> None:
     body = json.loads(result.stdout)["result"]
     found = {f["id"]: f["severity"] for f in body["check"]["findings"] if f["severity"] in ("fail", "warn")}
     assert found == expect["findings"], (found, case["cause"])
+    if case.get("kind") in ("healthy", "old_layout"):  # the bug was elsewhere
+        assert "fail" not in found.values() and expect["exit_code"] == 0
     if "known_gap" not in case and "confirmed_finding" in case:
         assert case["confirmed_finding"] in found
     for command in expect.get("settle", []):
@@ -133,3 +135,6 @@ def test_the_readme_quotes_the_corpus_as_it_is() -> None:
     text = " ".join(readme.split())
     assert f"`tests/pasted/` holds {len(rebuilt)} reports from public threads" in text
     assert f"on {len(direct)} the text alone leads to the confirmed cause" in text
+    found = [_case(p) for p in CASES if p.parent.name == "found"]
+    healthy = [c for c in found if c.get("kind") == "healthy"]
+    assert f"`tests/pasted/found/` adds {len(found)} more: {len(healthy)} healthy reports" in text
