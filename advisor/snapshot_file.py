@@ -20,6 +20,11 @@ def load_snapshot(path: Path) -> Snapshot:
         raise AdvisorError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise AdvisorError(f"{path}: cannot read: {exc}") from None
+    return parse_snapshot(text, str(path))
+
+
+def parse_snapshot(text: str, path: str) -> Snapshot:
+    """A snapshot from its JSON text; ``path`` names it in errors."""
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:

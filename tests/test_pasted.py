@@ -138,3 +138,86 @@ def test_the_readme_quotes_the_corpus_as_it_is() -> None:
     found = [_case(p) for p in CASES if p.parent.name == "found"]
     healthy = [c for c in found if c.get("kind") == "healthy"]
     assert f"`tests/pasted/found/` adds {len(found)} more: {len(healthy)} healthy reports" in text
+
+
+def test_a_pasted_probe_snapshot_is_diagnosed_whole(cli: Cli, tmp_path: Path) -> None:
+    snapshot = HERE.parent / "fakes" / "snapshots" / "v1_two_gpus_one_lost.json"
+    from_check = cli.json("check", "--snapshot", str(snapshot), code=1)["result"]
+    result = cli("explain", str(snapshot), "--json")
+    assert result.exit_code == 1, result.output
+    body = json.loads(result.stdout)["result"]
+    assert body["read"] == ["advisor snapshot"]
+    assert [f["id"] for f in body["check"]["findings"]] == [f["id"] for f in from_check["findings"]]
+    broken = tmp_path / "cut.json"
+    broken.write_text(snapshot.read_text()[:300], encoding="utf-8")
+    assert "not JSON" in one_error_line(cli("explain", str(broken)))
+
+
+SMI_Q = """==============NVSMI LOG==============
+
+Timestamp                                 : Fri Dec  4 12:00:00 2026
+Driver Version                            : 535.104.05
+CUDA Version                              : 12.2
+
+Attached GPUs                             : 1
+GPU 00000000:3B:00.0
+    Product Name                          : NVIDIA GeForce RTX 3090
+    FB Memory Usage
+        Total                             : 24576 MiB
+        Reserved                          : 310 MiB
+        Used                              : 1 MiB
+        Free                              : 24264 MiB
+    BAR1 Memory Usage
+        Total                             : 256 MiB
+        Used                              : 5 MiB
+    PCI
+        GPU Link Info
+            PCIe Generation
+                Max                       : 4
+                Current                   : 4
+            Link Width
+                Max                       : 16x
+                Current                   : 4x
+"""
+
+
+def test_nvidia_smi_q_blocks_are_read_by_section(cli: Cli, tmp_path: Path) -> None:
+    # the layout of `nvidia-smi -q` (NVIDIA's nvidia-smi documentation; sections as driver 535 prints them)
+    p = read_report(SMI_Q)
+    g = p.gpus[0]
+    assert (p.driver_version, p.cuda_driver) == ("535.104.05", 12020)
+    assert (g.name, g.memory_total_mib, g.memory_used_mib) == ("NVIDIA GeForce RTX 3090", 24576, 1)
+    assert (g.pcie_gen_current, g.pcie_width_current, g.pcie_width_max) == (4, 4, 16)
+    f = tmp_path / "q.txt"
+    f.write_text(SMI_Q, encoding="utf-8")
+    body = cli.json("explain", str(f))["result"]
+    assert {x["id"]: x["severity"] for x in body["check"]["findings"]}.get("pcie-link-narrow") == "warn"
+
+
+def test_nvidia_smi_query_gpu_csv() -> None:
+    p = read_report(
+        "$ nvidia-smi --query-gpu=index,name,driver_version,memory.total,memory.used,compute_cap "
+        "--format=csv\n"
+        "index, name, driver_version, memory.total [MiB], memory.used [MiB], compute_cap\n"
+        "0, NVIDIA H100 80GB HBM3, 550.54.15, 81559 MiB, 0 MiB, 9.0\n"
+        "1, NVIDIA H100 80GB HBM3, 550.54.15, 81559 MiB, 10 MiB, 9.0\n"
+    )
+    assert p.driver_version == "550.54.15" and len(p.gpus) == 2
+    assert (p.gpus[1].name, p.gpus[1].memory_total_mib, p.gpus[1].compute_capability) == (
+        "NVIDIA H100 80GB HBM3",
+        81559,
+        "9.0",
+    )
+
+
+def test_flash_attention_refusal_names_the_gpu_feature(cli: Cli, tmp_path: Path) -> None:
+    f = tmp_path / "fa.txt"
+    f.write_text(
+        "GPU 0: Tesla T4\nPyTorch version: 2.3.0+cu121\n"
+        "RuntimeError: FlashAttention only supports Ampere GPUs or newer.\n",
+        encoding="utf-8",
+    )
+    body = cli.json("explain", str(f))["result"]
+    (finding,) = [x for x in body["check"]["findings"] if x["id"] == "package-needs-newer-gpu"]
+    assert "7.5" in finding["summary"] and "sdpa" in finding["fix"]
+    assert any(i["fact"] == "GPU 0 CC" and i["value"] == "7.5" for i in body["inferred"])

@@ -28,6 +28,10 @@ class PastedGpu(BaseModel):
     memory_used_mib: int | None = None
     memory_total_mib: int | None = None
     compute_capability: str | None = None  # from "capability sm_61" or "(compute capability 6.1)"
+    pcie_gen_current: int | None = None  # nvidia-smi -q's "GPU Link Info", or --query-gpu
+    pcie_gen_max: int | None = None
+    pcie_width_current: int | None = None
+    pcie_width_max: int | None = None
 
 
 class Pasted(BaseModel):
@@ -152,6 +156,7 @@ KNOWN_ERRORS = (
     "but the version that pytorch was compiled with is",
     "api mismatch: the client has the version",
     "not found in the system path",
+    "flashattention only supports ampere gpus or newer",
 )
 _PACKAGES_OF_INTEREST = re.compile(
     r"^(torch|torchvision|torchaudio|triton|nvidia-[a-z0-9-]+|flash[-_]attn|xformers|bitsandbytes|"
@@ -192,9 +197,108 @@ def read_report(text: str) -> Pasted:
     _from_error(p, flat, flat.lower(), gpus)
     if p.torch_version is None:
         p.torch_version = _listed_torch(p, text)
+    _smi_query(p, text, gpus, kinds)
+    _smi_csv(p, text, gpus, kinds)
     p.gpus = [gpus[i] for i in sorted(gpus)]
     p.kinds = sorted(kinds)
     return p
+
+
+_Q_LINE = re.compile(r"^\s*([A-Za-z][\w /()-]*?)\s+:\s*(.*?)\s*$")
+_Q_GPU = re.compile(r"^GPU ([0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.\d)\s*$")
+# (section, key) of `nvidia-smi -q` -> PastedGpu field; the section is the last header line
+_Q_FIELDS = {
+    ("", "Product Name"): "name",
+    ("FB Memory Usage", "Total"): "memory_total_mib",
+    ("FB Memory Usage", "Used"): "memory_used_mib",
+    ("PCIe Generation", "Max"): "pcie_gen_max",
+    ("PCIe Generation", "Current"): "pcie_gen_current",
+    ("Link Width", "Max"): "pcie_width_max",
+    ("Link Width", "Current"): "pcie_width_current",
+}
+
+
+def _number(value: str) -> int | None:
+    m = re.match(r"(\d+)", value)
+    return int(m.group(1)) if m else None
+
+
+def _smi_query(p: Pasted, text: str, gpus: dict[int, PastedGpu], kinds: set[str]) -> None:
+    """`nvidia-smi -q`: "Key : value" lines under indented section headers, one GPU block each."""
+    if "==============NVSMI LOG==============" not in text and not re.search(
+        r"^GPU [0-9A-F]{8}:", text, re.M
+    ):
+        return
+    kinds.add("nvidia-smi -q")
+    index, section = -1, ""
+    fields: dict[int, dict[str, object]] = {}
+    for raw in text.splitlines():
+        line = _clean(raw)
+        if _Q_GPU.match(line):
+            index, section = index + 1, ""
+            fields[index] = {}
+            continue
+        m = _Q_LINE.match(line)
+        if not m:
+            if line and index >= 0:
+                section = line
+            continue
+        key, value = m.group(1).strip(), m.group(2)
+        if key == "Driver Version":
+            p.driver_version = value
+        elif key == "CUDA Version" and value != "N/A":
+            p.cuda_driver = _cuda_int(value)
+        if index < 0:
+            continue
+        field = _Q_FIELDS.get((section if key != "Product Name" else "", key))
+        if field == "name":
+            fields[index]["name"] = value
+        elif field:
+            fields[index][field] = _number(value)
+    for i, values in fields.items():
+        if "name" in values:
+            known = gpus.get(i)
+            base = known.model_dump() if known else {"index": i, "name": values["name"]}
+            gpus[i] = PastedGpu.model_validate({**base, **{k: v for k, v in values.items() if v is not None}})
+
+
+_CSV_FIELDS = {
+    "index": "index",
+    "name": "name",
+    "memory.total": "memory_total_mib",
+    "memory.used": "memory_used_mib",
+    "compute_cap": "compute_capability",
+    "pcie.link.gen.current": "pcie_gen_current",
+    "pcie.link.gen.max": "pcie_gen_max",
+    "pcie.link.width.current": "pcie_width_current",
+    "pcie.link.width.max": "pcie_width_max",
+}
+
+
+def _smi_csv(p: Pasted, text: str, gpus: dict[int, PastedGpu], kinds: set[str]) -> None:
+    """`nvidia-smi --query-gpu=... --format=csv`: a header of query names, then one row a GPU."""
+    lines = [_clean(line) for line in text.splitlines()]
+    for at, line in enumerate(lines):
+        heads = [h.split("[")[0].strip() for h in line.split(",")]
+        if len(heads) < 2 or not {"name", "driver_version", "memory.total"} & set(heads):
+            continue
+        if not all(re.fullmatch(r"[a-z_.]+", h) for h in heads):
+            continue
+        kinds.add("nvidia-smi --query-gpu")
+        for n, row in enumerate(lines[at + 1 :]):
+            cells = [c.strip() for c in row.split(",")]
+            if len(cells) != len(heads):
+                break
+            values = dict(zip(heads, cells, strict=True))
+            if values.get("driver_version"):
+                p.driver_version = values["driver_version"]
+            out: dict[str, object] = {"index": n, "name": values.get("name") or "?"}
+            for head, field in _CSV_FIELDS.items():
+                if head in values and head != "name":
+                    out[field] = values[head] if field == "compute_capability" else _number(values[head])
+            index = int(out["index"]) if isinstance(out["index"], int) else n
+            gpus[index] = PastedGpu.model_validate({**out, "index": index})
+        return
 
 
 _LISTED = re.compile(r"^(?:\[(?:pip\d?|conda)\]\s+)(?:torch|pytorch)\s*(?:==|\s)\s*(\d[\w.+]*)", re.M)
@@ -241,7 +345,7 @@ def _read_line(p: Pasted, line: str, raw: str, kinds: set[str], gpus: dict[int, 
         m = pattern.match(line)
         if m:
             _set_field(p, field, m.group(1).strip())
-            kinds.add("collect_env" if ":" in line and field != "torch_version" else "facts")
+            kinds.add("collect_env" if field != "torch_version" else "versions")
             used = True
     listed = _SMI_L.findall(line)
     if len(listed) > 1:  # `nvidia-smi -L` pasted into one line
@@ -319,11 +423,9 @@ def _from_error(p: Pasted, line: str, lower: str, gpus: dict[int, PastedGpu]) ->
         if m:
             p.nvcc_version = p.nvcc_version or m.group(1)
             p.torch_cuda = p.torch_cuda or m.group(2)
-    if (
-        _NVRM_MISMATCH.search(line)
-        or "driver/library version mismatch" in lower
-        or "driver/library version mismatch" in lower
-    ):
+    if "flashattention only supports ampere gpus or newer" in lower:  # flash-attn's TORCH_CHECK
+        p.packages.setdefault("flash-attn", "(version not shown)")
+    if _NVRM_MISMATCH.search(line) or "driver/library version mismatch" in lower:
         p.nvml_error = "lib_rm_version_mismatch"
     elif "couldn't communicate with the nvidia driver" in lower:
         p.nvml_error = "driver_not_loaded"

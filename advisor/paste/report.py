@@ -102,14 +102,32 @@ def known_facts(p: Pasted, snapshot_cuda: bool = False) -> set[str]:
     return known
 
 
+def looks_like_snapshot(text: str) -> bool:
+    head = text.lstrip()[:4000]
+    return head.startswith("{") and ('"advisor_version"' in head or '"nvml"' in head)
+
+
 def explain_text(text: str, compat: CompatKnowledge, cards: tuple[Card, ...]) -> ExplainReport:
+    if looks_like_snapshot(text):  # an `advisor probe --json` pasted whole: every fact is there
+        from advisor.snapshot_file import parse_snapshot
+
+        report = diagnose(parse_snapshot(text, "the pasted snapshot"), compat, cards)
+        return ExplainReport(
+            read=["advisor snapshot"],
+            facts={},
+            inferred=[],
+            check=report,
+            settle=[],
+            unparsed=[],
+            exit_code=report.exit_code,
+        )
     p = read_report(text)
     if not p.kinds:
         raise AdvisorError(
             "found nothing advisor can read in this text (paste the output of "
             "python -m torch.utils.collect_env, nvidia-smi, or the error)"
         )
-    snapshot, inferred = report_snapshot(p, compat)
+    snapshot, inferred = report_snapshot(p, compat, cards)
     torch = snapshot.target.torch
     known = known_facts(p, snapshot_cuda=bool(torch and torch.cuda_version))
     if torch and torch.cuda_version not in (None, UNKNOWN_VERSION):

@@ -13,7 +13,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from advisor import __version__
+from advisor.knowledge.cards import Card
 from advisor.knowledge.compat import CompatKnowledge
+from advisor.knowledge.match import match_nvml
 from advisor.paste.read import Pasted, PastedGpu
 from advisor.snapshot import (
     Gpu,
@@ -71,8 +73,19 @@ def _arch_list(p: Pasted, compat: CompatKnowledge, cuda: str | None) -> tuple[li
     return [], None
 
 
-def report_snapshot(p: Pasted, compat: CompatKnowledge) -> tuple[Snapshot, list[Inferred]]:
+def report_snapshot(
+    p: Pasted, compat: CompatKnowledge, cards: tuple[Card, ...] = ()
+) -> tuple[Snapshot, list[Inferred]]:
     inferred: list[Inferred] = []
+    named: list[PastedGpu] = []
+    for g in p.gpus:  # a GPU named without its compute capability: the card database has it
+        card = match_nvml(g.name, None, cards) if cards and not g.compute_capability else None
+        if card is not None:
+            g = g.model_copy(update={"compute_capability": card.compute_capability})
+            source = f"data/cards.yaml: {card.name}"
+            inferred.append(Inferred(fact=f"GPU {g.index} CC", value=card.compute_capability, source=source))
+        named.append(g)
+    p = p.model_copy(update={"gpus": named})
     gpus = [Gpu(index=g.index, **_gpu_readings(g)) for g in p.gpus]
     if not gpus and _implies_gpu(p):
         # a driver, or a CUDA start-up error, says there is an NVIDIA GPU the text does not name
@@ -161,6 +174,10 @@ def _gpu_readings(g: PastedGpu) -> dict[str, Any]:
         out["memory_used_bytes"] = have(g.memory_used_mib * MIB)
     if g.compute_capability:
         out["compute_capability"] = have(g.compute_capability)
+    for field in ("pcie_gen_current", "pcie_gen_max", "pcie_width_current", "pcie_width_max"):
+        value = getattr(g, field)
+        if value is not None:
+            out[field] = have(value)
     return out
 
 

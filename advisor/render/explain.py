@@ -17,7 +17,7 @@ def render_explain(console: Console, r: ExplainReport, verbose: bool = False) ->
     more = "" if verbose else " (--verbose shows them)"
     tail = f" · {unread} line{'s' if unread != 1 else ''} not understood{more}" if unread else ""
     hanging(console, "Read     ", escape(", ".join(r.read) + tail))
-    width = max((len(k) for k in r.facts), default=0) + 2
+    width = max((len(k) for k in [*r.facts, *(i.fact for i in r.inferred)]), default=0) + 2
     for key, value in r.facts.items():
         hanging(console, f"  {escape(key):<{width}}", escape(value))
     for i in r.inferred:
