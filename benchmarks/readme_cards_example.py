@@ -1,4 +1,4 @@
-"""Print the README's `card database example as an 80-column terminal shows it.
+"""Print the README's card database example as an 80-column terminal shows it.
 
     python benchmarks/readme_cards_example.py
 
@@ -8,32 +8,13 @@ tests/test_readme_examples.py checks that the README shows exactly this.
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
-from typer.testing import CliRunner
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from advisor.cli import app
+from readme_command import print_example
 
 ARGS = ["cards", "list", "--segment", "consumer", "--min-memory", "24", "--sort", "bf16", "--desc"]
-COLUMNS = "80"
-
-
-def main() -> int:
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            "COLUMNS": COLUMNS,
-            "NO_COLOR": "1",
-            "ADVISOR_DATA_DIR": str(Path(tmp) / "data"),  # no bench calibration from this machine
-            "ADVISOR_CONFIG_DIR": str(Path(tmp) / "config"),
-        }
-        result = CliRunner().invoke(app, ARGS, env=env)
-    print(f"$ advisor {' '.join(ARGS[:])}")
-    print("\n".join(line.rstrip() for line in result.output.splitlines()))
-    return result.exit_code
-
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(print_example(ARGS))
