@@ -48,6 +48,12 @@ def test_report(path: Path, cli: Cli, tmp_path: Path) -> None:
         assert "fail" not in found.values() and expect["exit_code"] == 0
     if "known_gap" not in case and "confirmed_finding" in case:
         assert case["confirmed_finding"] in found
+        assert "fix_contains" in expect, "a report whose cause is found says which fix it must give"
+    if "fix_contains" in expect:  # the fix that worked, in the words or the command given
+        from tests.conftest import fix_text
+
+        (cause,) = [f for f in body["check"]["findings"] if f["id"] == case["confirmed_finding"]]
+        assert expect["fix_contains"] in fix_text(cause), fix_text(cause)
     for command in expect.get("settle", []):
         assert command in body["settle"]
 

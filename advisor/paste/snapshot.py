@@ -30,7 +30,7 @@ from advisor.snapshot import (
 )
 
 MIB = 1024**2
-REPORT = "<the pasted report>"
+REPORT = "python"  # the reporter's interpreter, as they would type it in a fix command
 UNKNOWN_VERSION = "unknown"  # torch spoke (its warning is in the text) but its version is not shown
 
 
